@@ -1,0 +1,30 @@
+import "server-only";
+import { MemoryBroker } from "@/lib/server/broker/memory";
+import { RedisBroker } from "@/lib/server/broker/redis";
+import type { Broker } from "@/lib/server/broker/types";
+import { getConfig } from "@/lib/server/config";
+
+export { type Broker, BrokerUnavailableError, type FrameListener } from "@/lib/server/broker/types";
+
+// On globalThis, so `next dev` hot reloads reuse the connections instead of opening more.
+const GLOBAL_KEY = Symbol.for("next-sse.broker");
+type BrokerHolder = { [GLOBAL_KEY]?: Broker };
+
+/** Builds the broker the configuration asks for: Redis with a URL, else in-memory. */
+export function createBroker(): Broker {
+  const config = getConfig();
+  if (config.redisUrl === undefined) {
+    console.info(
+      "[next-sse] no SSE_REDIS_URL or REDIS_URL: using the in-memory broker (one process only)",
+    );
+    return new MemoryBroker();
+  }
+  return new RedisBroker({ url: config.redisUrl, timeoutMs: config.redisTimeoutMs });
+}
+
+/** The process's broker, created on first use and shared by every route. */
+export function getBroker(): Broker {
+  const holder = globalThis as BrokerHolder;
+  holder[GLOBAL_KEY] ??= createBroker();
+  return holder[GLOBAL_KEY];
+}

@@ -1,0 +1,41 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, parseConfig } from "@/lib/server/config";
+
+describe("parseConfig", () => {
+  it("uses defaults and the memory broker with an empty environment", () => {
+    expect(parseConfig({})).toEqual({
+      redisUrl: undefined,
+      redisTimeoutMs: 3000,
+      retryMs: 3000,
+      heartbeatMs: 15000,
+      maxChannelsPerStream: 16,
+      maxBacklogBytes: 1048576,
+    });
+  });
+
+  it("prefers SSE_REDIS_URL over REDIS_URL, like Flask-SSE", () => {
+    const config = parseConfig({
+      SSE_REDIS_URL: "redis://:secret@a:6380/2",
+      REDIS_URL: "redis://b",
+    });
+    expect(config.redisUrl).toBe("redis://:secret@a:6380/2");
+    expect(parseConfig({ REDIS_URL: "rediss://b:6380" }).redisUrl).toBe("rediss://b:6380");
+  });
+
+  it("treats blank values as unset", () => {
+    expect(parseConfig({ SSE_REDIS_URL: "", SSE_HEARTBEAT_MS: "" })).toMatchObject({
+      redisUrl: undefined,
+      heartbeatMs: 15000,
+    });
+  });
+
+  it("names every invalid variable", () => {
+    expect(() => parseConfig({ REDIS_URL: "http://x", SSE_HEARTBEAT_MS: "soon" })).toThrow(
+      ConfigError,
+    );
+    expect(() => parseConfig({ REDIS_URL: "http://x", SSE_HEARTBEAT_MS: "soon" })).toThrow(
+      /REDIS_URL.*SSE_HEARTBEAT_MS/,
+    );
+    expect(() => parseConfig({ SSE_RETRY_MS: "-1" })).toThrow(/SSE_RETRY_MS/);
+  });
+});

@@ -1,0 +1,80 @@
+import "server-only";
+import { z } from "zod";
+
+// Empty strings count as unset, so `FOO=` in an .env file means "use the default".
+const blankToUndefined = (value: unknown) => (value === "" ? undefined : value);
+
+const redisUrl = z.preprocess(
+  blankToUndefined,
+  z.url({ protocol: /^rediss?$/, error: "must be a redis:// or rediss:// URL" }).optional(),
+);
+
+const integer = (fallback: number, min: number, max = Number.MAX_SAFE_INTEGER) =>
+  z.preprocess(blankToUndefined, z.coerce.number().int().min(min).max(max).default(fallback));
+
+const ENV_SCHEMA = z.object({
+  SSE_REDIS_URL: redisUrl,
+  REDIS_URL: redisUrl,
+  SSE_REDIS_TIMEOUT_MS: integer(3000, 100, 60_000),
+  SSE_RETRY_MS: integer(3000, 0, 3_600_000),
+  SSE_HEARTBEAT_MS: integer(15_000, 0, 3_600_000),
+  SSE_MAX_CHANNELS_PER_STREAM: integer(16, 1, 1024),
+  SSE_MAX_BACKLOG_BYTES: integer(1024 * 1024, 1024),
+});
+
+/** Every setting of next-sse, validated. See `.env.example` and the README's settings table. */
+export interface SseConfig {
+  /** Redis URL (`SSE_REDIS_URL`, else `REDIS_URL`); undefined selects the in-memory broker. */
+  redisUrl: string | undefined;
+  /** How long a publish or subscribe may wait for Redis before failing (default 3000 ms). */
+  redisTimeoutMs: number;
+  /** Reconnect delay sent to browsers in `retry:` (default 3000 ms). */
+  retryMs: number;
+  /** Idle time after which a stream gets a keep-alive comment; 0 turns it off (default 15000 ms). */
+  heartbeatMs: number;
+  /** Channels one stream may subscribe to (default 16). */
+  maxChannelsPerStream: number;
+  /** Bytes a stream may have queued for a slow client before it is dropped (default 1 MiB). */
+  maxBacklogBytes: number;
+}
+
+/** Thrown at start-up for an invalid environment, naming every bad variable. */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ConfigError";
+  }
+}
+
+/**
+ * Validates an environment into an SseConfig.
+ * @throws ConfigError naming each invalid variable.
+ */
+export function parseConfig(env: Record<string, string | undefined>): SseConfig {
+  const result = ENV_SCHEMA.safeParse(env);
+  if (!result.success) {
+    const problems = result.error.issues.map(
+      (issue) => `${issue.path.join(".")}: ${issue.message}`,
+    );
+    throw new ConfigError(`invalid next-sse settings: ${problems.join("; ")}`);
+  }
+  const e = result.data;
+  return {
+    redisUrl: e.SSE_REDIS_URL ?? e.REDIS_URL,
+    redisTimeoutMs: e.SSE_REDIS_TIMEOUT_MS,
+    retryMs: e.SSE_RETRY_MS,
+    heartbeatMs: e.SSE_HEARTBEAT_MS,
+    maxChannelsPerStream: e.SSE_MAX_CHANNELS_PER_STREAM,
+    maxBacklogBytes: e.SSE_MAX_BACKLOG_BYTES,
+  };
+}
+
+const GLOBAL_KEY = Symbol.for("next-sse.config");
+type ConfigHolder = { [GLOBAL_KEY]?: SseConfig };
+
+/** The process's configuration, read from `process.env` once. The only reader of process.env. */
+export function getConfig(): SseConfig {
+  const holder = globalThis as ConfigHolder;
+  holder[GLOBAL_KEY] ??= parseConfig(process.env);
+  return holder[GLOBAL_KEY];
+}

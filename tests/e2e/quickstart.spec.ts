@@ -1,0 +1,41 @@
+import { expect, test } from "@playwright/test";
+import { testEnv } from "../support/env";
+
+test("two tabs: /hello in one raises the quickstart alert in the other", async ({ context }) => {
+  const page = await context.newPage();
+  await page.goto(`${testEnv("APP_URL")}/`);
+  await expect(page.getByTestId("stream-status")).toHaveAttribute("data-status", "open");
+
+  const dialog = page.waitForEvent("dialog");
+  const other = await context.newPage();
+  await other.goto(`${testEnv("APP_URL")}/hello`);
+  await expect(other.locator("body")).toHaveText("Message sent!");
+
+  const alert = await dialog;
+  expect(alert.type()).toBe("alert");
+  expect(alert.message()).toBe("The server says Hello!");
+  await alert.accept();
+  await expect(page.getByTestId("event")).toHaveCount(1);
+  await expect(page.getByTestId("event").first()).toContainText('{"message":"Hello!"}');
+});
+
+test("Redis down: the page alerts that it cannot connect", async ({ page }) => {
+  const dialog = page.waitForEvent("dialog");
+  await page.goto(`${testEnv("DOWN_APP_URL")}/`);
+  const alert = await dialog;
+  expect(alert.message()).toBe("Failed to connect to event stream. Is Redis running?");
+  await alert.accept();
+  await expect(page.getByTestId("stream-status")).toHaveAttribute("data-status", "closed");
+});
+
+test("the demo works with no Redis configured, on the in-memory broker", async ({ context }) => {
+  const page = await context.newPage();
+  await page.goto(`${testEnv("MEMORY_APP_URL")}/`);
+  await expect(page.getByTestId("stream-status")).toHaveAttribute("data-status", "open");
+  const dialog = page.waitForEvent("dialog");
+  const other = await context.newPage();
+  await other.goto(`${testEnv("MEMORY_APP_URL")}/hello`);
+  const alert = await dialog;
+  expect(alert.message()).toBe("The server says Hello!");
+  await alert.accept();
+});

@@ -1,0 +1,75 @@
+// The README's test command: type check, lint, unit and contract tests (Vitest), a
+// production build, then integration and end-to-end tests (Playwright). Every step runs
+// even if an earlier one failed; the last line sums them as `N passed, N failed`.
+import { spawnSync } from "node:child_process";
+import { existsSync, readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
+
+const ROOT = join(import.meta.dirname, "..");
+const BIN = join(ROOT, "node_modules", ".bin");
+const RESULTS = join(ROOT, "test-results");
+const env = { ...process.env, NEXT_TELEMETRY_DISABLED: "1" };
+
+const steps = [];
+
+function run(name, command, args) {
+  const started = Date.now();
+  console.log(`\n=== ${name}: ${command} ${args.join(" ")}`);
+  const result = spawnSync(join(BIN, command), args, { cwd: ROOT, env, stdio: "inherit" });
+  const ok = result.status === 0;
+  console.log(
+    `=== ${name}: ${ok ? "ok" : `failed (exit ${result.status ?? result.signal})`} in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+  );
+  return ok;
+}
+
+function readJson(file) {
+  try {
+    return JSON.parse(readFileSync(file, "utf8"));
+  } catch {
+    return undefined;
+  }
+}
+
+// A check (type check, lint, build) counts as one test.
+function check(name, command, args) {
+  const ok = run(name, command, args);
+  steps.push({ name, passed: ok ? 1 : 0, failed: ok ? 0 : 1 });
+  return ok;
+}
+
+rmSync(RESULTS, { recursive: true, force: true });
+check("typecheck", "tsc", ["--noEmit"]);
+check("lint", "biome", ["check", "--error-on-warnings", "."]);
+
+const vitestJson = join(RESULTS, "vitest.json");
+const vitestOk = run("unit", "vitest", [
+  "run",
+  "--reporter=default",
+  "--reporter=json",
+  `--outputFile.json=${vitestJson}`,
+]);
+const vitest = readJson(vitestJson);
+steps.push({
+  name: "unit",
+  passed: vitest?.numPassedTests ?? 0,
+  failed: (vitest?.numFailedTests ?? 0) + (vitestOk && vitest ? 0 : 1),
+});
+
+rmSync(join(ROOT, ".next"), { recursive: true, force: true });
+if (check("build", "next", ["build"])) {
+  const playwrightJson = join(RESULTS, "playwright.json");
+  const playwrightOk = run("e2e", "playwright", ["test"]);
+  const report = existsSync(playwrightJson) ? readJson(playwrightJson) : undefined;
+  const stats = report?.stats;
+  const passed = (stats?.expected ?? 0) + (stats?.flaky ?? 0);
+  const failed = (stats?.unexpected ?? 0) + (playwrightOk && stats ? 0 : 1);
+  steps.push({ name: "integration+e2e", passed, failed });
+}
+
+console.log("\n=== summary");
+for (const step of steps) console.log(`${step.name}: ${step.passed} passed, ${step.failed} failed`);
+const passed = steps.reduce((sum, s) => sum + s.passed, 0);
+const failed = steps.reduce((sum, s) => sum + s.failed, 0);
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed === 0 ? 0 : 1);

@@ -173,11 +173,12 @@ export async function openEventStream(
     maxBacklogBytes: config.maxBacklogBytes,
     ...request,
   };
+  // The client left before we started: nothing to subscribe, nobody to write to.
+  if (options.signal.aborted) return new ReadableStream({ start: (c) => c.close() });
   const connection = new Connection(options, untrack);
   track(connection, options.heartbeatMs);
   const onAbort = () => connection.close();
-  if (options.signal.aborted) onAbort();
-  else options.signal.addEventListener("abort", onAbort, { once: true });
+  options.signal.addEventListener("abort", onAbort, { once: true });
   try {
     await Promise.all(
       options.channels.map((channel) => options.broker.subscribe(channel, connection.listener)),

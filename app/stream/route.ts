@@ -6,13 +6,15 @@ import { parseChannels } from "@/lib/sse/channel";
 
 /**
  * `GET /stream?channel=NAME[&channel=…]` (default `sse`): the events of those channels as
- * `text/event-stream`. 400 for an invalid channel, 503 when the broker cannot subscribe.
+ * `text/event-stream`, resuming after `Last-Event-ID` (or `?lastEventId=`) with history.
+ * 400 for an invalid channel, 503 when the broker cannot subscribe.
  */
 export async function GET(request: NextRequest): Promise<Response> {
   try {
-    const { maxChannelsPerStream } = getConfig();
-    const channels = parseChannels(request.nextUrl.searchParams, maxChannelsPerStream);
-    const stream = await openEventStream({ channels, signal: request.signal });
+    const params = request.nextUrl.searchParams;
+    const channels = parseChannels(params, getConfig().maxChannelsPerStream);
+    const lastEventId = request.headers.get("last-event-id") ?? params.get("lastEventId");
+    const stream = await openEventStream({ channels, lastEventId, signal: request.signal });
     return new Response(stream, { headers: SSE_HEADERS });
   } catch (error) {
     return errorResponse(error);

@@ -10,6 +10,11 @@ describe("parseConfig", () => {
       heartbeatMs: 15000,
       maxChannelsPerStream: 16,
       maxBacklogBytes: 1048576,
+      maxStreamSeconds: 0,
+      publishToken: undefined,
+      publishMaxBytes: 65536,
+      historyMaxLength: 1000,
+      historyTtlSeconds: 3600,
     });
   });
 

@@ -20,6 +20,14 @@ const ENV_SCHEMA = z.object({
   SSE_HEARTBEAT_MS: integer(15_000, 0, 3_600_000),
   SSE_MAX_CHANNELS_PER_STREAM: integer(16, 1, 1024),
   SSE_MAX_BACKLOG_BYTES: integer(1024 * 1024, 1024),
+  SSE_MAX_STREAM_SECONDS: integer(0, 0, 7 * 24 * 3600),
+  SSE_PUBLISH_TOKEN: z.preprocess(
+    blankToUndefined,
+    z.string().min(16, "must be at least 16 characters").optional(),
+  ),
+  SSE_PUBLISH_MAX_BYTES: integer(64 * 1024, 64, 16 * 1024 * 1024),
+  SSE_HISTORY_MAX_LEN: integer(1000, 0, 1_000_000),
+  SSE_HISTORY_TTL_SECONDS: integer(3600, 0, 30 * 24 * 3600),
 });
 
 /** Every setting of next-sse, validated. See `.env.example` and the README's settings table. */
@@ -36,6 +44,16 @@ export interface SseConfig {
   maxChannelsPerStream: number;
   /** Bytes a stream may have queued for a slow client before it is dropped (default 1 MiB). */
   maxBacklogBytes: number;
+  /** Seconds before a stream is ended so the browser reconnects and resumes; 0 for never. */
+  maxStreamSeconds: number;
+  /** Bearer token for `POST /api/publish`; undefined turns the endpoint off. */
+  publishToken: string | undefined;
+  /** Largest publish API body, in bytes (default 64 KiB). */
+  publishMaxBytes: number;
+  /** Events kept per channel for resume (default 1000); 0 turns history off. */
+  historyMaxLength: number;
+  /** Seconds an event stays in history (default 3600); 0 turns history off. */
+  historyTtlSeconds: number;
 }
 
 /** Thrown at start-up for an invalid environment, naming every bad variable. */
@@ -66,6 +84,11 @@ export function parseConfig(env: Record<string, string | undefined>): SseConfig 
     heartbeatMs: e.SSE_HEARTBEAT_MS,
     maxChannelsPerStream: e.SSE_MAX_CHANNELS_PER_STREAM,
     maxBacklogBytes: e.SSE_MAX_BACKLOG_BYTES,
+    maxStreamSeconds: e.SSE_MAX_STREAM_SECONDS,
+    publishToken: e.SSE_PUBLISH_TOKEN,
+    publishMaxBytes: e.SSE_PUBLISH_MAX_BYTES,
+    historyMaxLength: e.SSE_HISTORY_MAX_LEN,
+    historyTtlSeconds: e.SSE_HISTORY_TTL_SECONDS,
   };
 }
 

@@ -1,26 +1,38 @@
 import { describe, expect, it } from "vitest";
 import { MemoryBroker } from "@/lib/server/broker/memory";
 import { RedisBroker } from "@/lib/server/broker/redis";
-import { BrokerUnavailableError } from "@/lib/server/broker/types";
+import { type Broker, BrokerUnavailableError } from "@/lib/server/broker/types";
 import { countOpenStreams, openEventStream } from "@/lib/server/event-stream";
 import { getFreePort } from "@/tests/support/ports";
 import { textReader } from "@/tests/support/read-stream";
+import { parseEventStream } from "@/tests/support/sse-client";
 
-const frame = (text: string) => new TextEncoder().encode(text);
 const HELLO = ": connected\nretry: 3000\n\n";
+const NO_HISTORY = { maxLength: 0, ttlSeconds: 0 };
+const body = (data: string) => ({ body: `data: ${data}\n` });
 
-function setup(overrides: { heartbeatMs?: number; maxBacklogBytes?: number } = {}) {
-  const broker = new MemoryBroker();
+function streamOptions(
+  broker: Broker,
+  signal: AbortSignal,
+  extra: { heartbeatMs?: number; maxBacklogBytes?: number; maxStreamSeconds?: number } = {},
+) {
+  return {
+    broker,
+    signal,
+    retryMs: 3000,
+    heartbeatMs: extra.heartbeatMs ?? 0,
+    maxBacklogBytes: extra.maxBacklogBytes ?? 1 << 20,
+    maxStreamSeconds: extra.maxStreamSeconds ?? 0,
+  };
+}
+
+function setup(
+  extra: { heartbeatMs?: number; maxBacklogBytes?: number; maxStreamSeconds?: number } = {},
+) {
+  const broker = new MemoryBroker(NO_HISTORY);
   const abort = new AbortController();
   const open = (channels = ["sse"]) =>
-    openEventStream({
-      broker,
-      channels,
-      signal: abort.signal,
-      retryMs: 3000,
-      heartbeatMs: overrides.heartbeatMs ?? 0,
-      maxBacklogBytes: overrides.maxBacklogBytes ?? 1 << 20,
-    });
+    openEventStream({ ...streamOptions(broker, abort.signal, extra), channels });
   return { broker, abort, open };
 }
 
@@ -29,11 +41,11 @@ describe("openEventStream", () => {
     const { broker, open } = setup();
     const { next, reader } = textReader(await open(["a", "b"]));
     expect(await next()).toBe(HELLO);
-    await broker.publish("a", frame("data: 1\n\n"));
-    expect(await next()).toBe("data: 1\n\n");
-    await broker.publish("c", frame("data: other\n\n"));
-    await broker.publish("b", frame("data: 2\n\n"));
-    expect(await next()).toBe("data: 2\n\n");
+    await broker.publish("a", body("1"));
+    expect(await next()).toBe("data: 1\nid: a/\n\n");
+    await broker.publish("c", body("other"));
+    await broker.publish("b", body("2"));
+    expect(await next()).toBe("data: 2\nid: b/\n\n");
     await reader.cancel();
   });
 
@@ -41,7 +53,7 @@ describe("openEventStream", () => {
     const { broker, open } = setup();
     const { next, reader } = textReader(await open());
     expect(await next()).toBe(HELLO);
-    for (const n of [1, 2, 3]) void broker.publish("sse", frame(`data: ${n}\n\n`));
+    for (const n of [1, 2, 3]) void broker.publish("sse", body(String(n)));
     expect(await next()).toBe("data: 1\n\ndata: 2\n\ndata: 3\n\n");
     await reader.cancel();
   });
@@ -79,18 +91,27 @@ describe("openEventStream", () => {
     await reader.cancel();
   });
 
+  it("ends a stream at its maximum lifetime with retry 0, after what was queued", async () => {
+    const { broker, open } = setup({ maxStreamSeconds: 1 });
+    const s = parseEventStream(await open());
+    await broker.publish("sse", body("last"));
+    await s.ended;
+    expect(s.raw()).toBe(`${HELLO}data: last\n\n: reconnect\nretry: 0\n\n`);
+    expect(broker.listenerCount()).toBe(0);
+  });
+
   it("drops a client whose backlog passes the bound, without affecting others", async () => {
     const { broker, open } = setup({ maxBacklogBytes: 4096 });
     const stalled = await open();
     const reading = textReader(await open());
     expect(await reading.next()).toBe(HELLO);
-    const payload = `data: ${"x".repeat(1000)}\n\n`;
+    const payload = "x".repeat(1000);
     let received = "";
     for (let i = 0; i < 20; i++) {
-      await broker.publish("sse", frame(payload));
+      await broker.publish("sse", body(payload));
       received += await reading.next();
     }
-    expect(received).toBe(payload.repeat(20));
+    expect(received).toBe(`data: ${payload}\n\n`.repeat(20));
     expect(broker.listenerCount("sse")).toBe(1);
     await expect(stalled.getReader().read()).rejects.toThrow(/slow consumer/);
     await reading.reader.cancel();
@@ -104,16 +125,101 @@ describe("openEventStream", () => {
     const before = countOpenStreams();
     await expect(
       openEventStream({
-        broker,
+        ...streamOptions(broker, new AbortController().signal),
         channels: ["sse"],
-        signal: new AbortController().signal,
-        retryMs: 3000,
-        heartbeatMs: 0,
-        maxBacklogBytes: 1 << 20,
       }),
     ).rejects.toBeInstanceOf(BrokerUnavailableError);
     expect(broker.listenerCount()).toBe(0);
     expect(countOpenStreams()).toBe(before);
     await broker.close();
+  });
+});
+
+describe("resume with history (memory broker)", () => {
+  const broker = new MemoryBroker({ maxLength: 5, ttlSeconds: 3600 });
+  let seq = 0;
+  const channel = () => `resume-${++seq}`;
+
+  async function connect(channels: string[], lastEventId?: string) {
+    const abort = new AbortController();
+    const stream = await openEventStream({
+      ...streamOptions(broker, abort.signal),
+      channels,
+      lastEventId,
+    });
+    return Object.assign(parseEventStream(stream), { close: () => abort.abort() });
+  }
+
+  it("tells a new stream its position, so an early reconnect misses nothing", async () => {
+    const ch = channel();
+    const first = await broker.publish(ch, body("before"));
+    const s = await connect([ch]);
+    await expect.poll(() => s.lastEventId).toBe(first.id);
+    s.close();
+    await broker.publish(ch, body("while away"));
+    const again = await connect([ch], s.lastEventId);
+    const [event] = await again.waitForEvents(1);
+    expect(event.data).toBe("while away");
+    again.close();
+  });
+
+  it("replays every missed event once, in order, then goes live", async () => {
+    const ch = channel();
+    const s = await connect([ch]);
+    await broker.publish(ch, body("1"));
+    await s.waitForEvents(1);
+    s.close();
+    for (const n of ["2", "3", "4"]) await broker.publish(ch, body(n));
+    const resumed = await connect([ch], s.lastEventId);
+    await broker.publish(ch, body("5"));
+    const events = await resumed.waitForEvents(4);
+    expect(events.map((e) => e.data)).toEqual(["2", "3", "4", "5"]);
+    resumed.close();
+  });
+
+  it("sends reset when history no longer holds the position", async () => {
+    const ch = channel();
+    const s = await connect([ch]);
+    await broker.publish(ch, body("seen"));
+    await s.waitForEvents(1);
+    s.close();
+    for (let i = 0; i < 6; i++) await broker.publish(ch, body(`missed ${i}`));
+    const resumed = await connect([ch], s.lastEventId);
+    await broker.publish(ch, body("live"));
+    const events = await resumed.waitForEvents(2);
+    expect(events[0]).toMatchObject({ event: "reset", data: JSON.stringify({ channels: [ch] }) });
+    expect(events[1].data).toBe("live");
+    resumed.close();
+  });
+
+  it("sends reset for a Last-Event-ID that is not ours", async () => {
+    const ch = channel();
+    const s = await connect([ch], "not-an-id");
+    const [event] = await s.waitForEvents(1);
+    expect(event.event).toBe("reset");
+    s.close();
+  });
+
+  it("resumes several channels from one id that names each position", async () => {
+    const [a, b] = [channel(), channel()];
+    const s = await connect([a, b]);
+    await broker.publish(a, body("a1"));
+    await broker.publish(b, body("b1"));
+    const events = await s.waitForEvents(2);
+    expect(events.map((e) => [e.data, (e.id ?? "").split("/")[0]])).toEqual([
+      ["a1", a],
+      ["b1", b],
+    ]);
+    s.close();
+    await broker.publish(b, body("b2"));
+    await broker.publish(a, body("a2"));
+    await broker.publish(b, body("b3"));
+    const resumed = await connect([a, b], s.lastEventId);
+    const replayed = await resumed.waitForEvents(3);
+    const perChannel = (name: string) =>
+      replayed.filter((e) => (e.id ?? "").startsWith(`${name}/`)).map((e) => e.data);
+    expect(perChannel(a)).toEqual(["a2"]);
+    expect(perChannel(b)).toEqual(["b2", "b3"]);
+    resumed.close();
   });
 });

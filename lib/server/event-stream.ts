@@ -1,7 +1,13 @@
 import "server-only";
 import { type Broker, type FrameListener, getBroker } from "@/lib/server/broker";
 import { getConfig } from "@/lib/server/config";
-import { encodeComment } from "@/lib/sse/encode";
+import { encodeComment, encodeEvent } from "@/lib/sse/encode";
+import {
+  compareStreamIds,
+  decodeLastEventId,
+  encodeMultiChannelId,
+  type Positions,
+} from "@/lib/sse/ids";
 
 /** Options for one event stream; all but `channels` and `signal` default from the config. */
 export interface EventStreamOptions {
@@ -9,34 +15,139 @@ export interface EventStreamOptions {
   channels: readonly string[];
   /** Aborts when the client disconnects (the request's signal). */
   signal: AbortSignal;
+  /** The client's Last-Event-ID (header, or `?lastEventId=`): resume after it. */
+  lastEventId?: string | null;
   /** Reconnect delay sent to the browser with the first bytes, in ms. */
   retryMs: number;
   /** Idle time before a keep-alive comment, in ms; 0 for none. */
   heartbeatMs: number;
   /** Bytes that may wait for a slow client before the stream is dropped. */
   maxBacklogBytes: number;
+  /** Seconds after which the stream ends with `retry: 0`, so the browser resumes; 0 for never. */
+  maxStreamSeconds: number;
 }
+
+/** The event a stream sends when history cannot fill a gap: the client should refetch. */
+export const RESET_EVENT = "reset";
 
 const encoder = new TextEncoder();
 const HEARTBEAT = encoder.encode(encodeComment());
+// Ends a stream on purpose: the browser reconnects at once, with its Last-Event-ID.
+const RECONNECT_NOW = encoder.encode(": reconnect\nretry: 0\n\n");
+
+interface Buffered {
+  frame: Uint8Array;
+  id: string | undefined;
+  channel: string;
+}
 
 /**
- * One open stream. Frames from the broker are queued and written once per event-loop turn,
- * joined into a single chunk, so a burst costs one web-stream write per client, not one per
- * event.
+ * One open stream. Frames are queued and written once per event-loop turn, joined into a
+ * single chunk, so a burst costs one web-stream write per client, not one per event. With
+ * history, it tracks its position per channel; while it catches up (at start, and after a
+ * broker reconnect) live events wait in a buffer and are de-duplicated against the replay.
  */
 class Connection {
   private pending: Uint8Array[] = [];
   private pendingBytes = 0;
   private controller: ReadableStreamDefaultController<Uint8Array> | undefined;
   private closed = false;
+  private ending = false;
+  private lifetime: NodeJS.Timeout | undefined;
+  private catchingUp: boolean;
+  private buffered: Buffered[] = [];
+  private readonly multi: boolean;
+  private readonly offRecover: () => void;
+  readonly positions: Positions = {};
   lastWriteAt = Date.now();
-  readonly listener: FrameListener = (frame) => this.push(frame);
+
+  readonly listener: FrameListener = (frame, id, channel) => {
+    if (this.closed) return;
+    if (this.catchingUp) this.buffered.push({ frame, id, channel });
+    else this.deliver(frame, id, channel);
+  };
 
   constructor(
     private readonly options: EventStreamOptions,
     private readonly onClose: (connection: Connection) => void,
-  ) {}
+  ) {
+    this.multi = options.channels.length > 1;
+    this.catchingUp = options.broker.history;
+    this.offRecover = options.broker.history
+      ? options.broker.onRecover(() => void this.recover())
+      : () => {};
+  }
+
+  private deliver(frame: Uint8Array, id: string | undefined, channel: string): void {
+    if (id !== undefined) {
+      // A live event can arrive after the replay that already sent it: the history read
+      // and the pub/sub message travel on different connections. Positions only grow.
+      const position = this.positions[channel];
+      if (position !== undefined && compareStreamIds(id, position) <= 0) return;
+      this.positions[channel] = id;
+    }
+    if (!this.multi) {
+      this.push(frame);
+      return;
+    }
+    // Several channels: swap the frame's own id line for one naming the channel and every
+    // position, so Last-Event-ID can resume them all and the client knows the source.
+    const cut = id === undefined ? 1 : id.length + 6; // "\n" or "id: <id>\n\n"
+    this.push(frame.subarray(0, frame.length - cut));
+    this.push(
+      encoder.encode(
+        `id: ${encodeMultiChannelId(channel, this.options.channels, this.positions)}\n\n`,
+      ),
+    );
+  }
+
+  /**
+   * Replays history after the stream's positions, then the live events that arrived in the
+   * meantime, minus those the replay already sent. Positions history cannot resume from
+   * (or an unreadable Last-Event-ID: `forceGap`) get one `reset` event.
+   */
+  async catchUp(forceGap = false): Promise<void> {
+    const { broker, channels } = this.options;
+    if (!broker.history) return;
+    this.catchingUp = true;
+    try {
+      const replays = await Promise.all(
+        channels.map((ch) => broker.readSince(ch, forceGap ? undefined : this.positions[ch])),
+      );
+      if (this.closed) return;
+      const gaps = channels.filter((_, i) => forceGap || replays[i].gap);
+      if (gaps.length > 0) {
+        this.push(encoder.encode(encodeEvent({ type: RESET_EVENT, data: { channels: gaps } })));
+      }
+      channels.forEach((channel, i) => {
+        const replay = replays[i];
+        if (gaps.includes(channel) || this.positions[channel] === undefined) {
+          this.positions[channel] = replay.lastId;
+        }
+        for (const entry of replay.entries) this.deliver(entry.frame, entry.id, channel);
+      });
+      for (const { frame, id, channel } of this.buffered) this.deliver(frame, id, channel);
+      // Tell the browser where it stands even when nothing was replayed, so a reconnect
+      // before the next event still resumes from here.
+      const position = this.multi
+        ? encodeMultiChannelId("", channels, this.positions)
+        : this.positions[channels[0]];
+      this.push(encoder.encode(`id: ${position}\n\n`));
+    } finally {
+      this.buffered = [];
+      this.catchingUp = false;
+    }
+  }
+
+  /** After a broker reconnect: catch up, or end the stream so the browser resumes itself. */
+  private async recover(): Promise<void> {
+    if (this.closed || this.catchingUp) return;
+    try {
+      await this.catchUp();
+    } catch {
+      this.close();
+    }
+  }
 
   /** Queues a frame; it is written on this turn's flush. */
   push(frame: Uint8Array): void {
@@ -55,6 +166,20 @@ class Connection {
     }
     controller.enqueue(hello);
     if (this.pending.length > 0) scheduleFlush(this);
+    const { maxStreamSeconds } = this.options;
+    if (maxStreamSeconds > 0) {
+      // Up to 10% early, so streams opened together do not all reconnect together.
+      const ms = maxStreamSeconds * 1000 * (0.9 + Math.random() * 0.1);
+      this.lifetime = setTimeout(() => this.end(), ms);
+      this.lifetime.unref();
+    }
+  }
+
+  /** Ends the stream cleanly after what is queued, telling the browser to reconnect now. */
+  end(): void {
+    if (this.closed || this.ending) return;
+    this.push(RECONNECT_NOW);
+    this.ending = true;
   }
 
   flush(now: number): void {
@@ -66,6 +191,10 @@ class Connection {
     this.pendingBytes = 0;
     controller.enqueue(chunk);
     this.lastWriteAt = now;
+    if (this.ending) {
+      this.close();
+      return;
+    }
     // The queue is bounded: a client that stops reading is dropped, not buffered forever.
     if ((controller.desiredSize ?? 0) < 0) {
       this.close(new Error("slow consumer: backlog limit exceeded"));
@@ -83,6 +212,9 @@ class Connection {
     if (this.closed) return;
     this.closed = true;
     this.pending = [];
+    this.buffered = [];
+    clearTimeout(this.lifetime);
+    this.offRecover();
     for (const channel of this.options.channels) {
       this.options.broker.unsubscribe(channel, this.listener);
     }
@@ -157,10 +289,11 @@ export function countOpenStreams(): number {
 }
 
 /**
- * Subscribes to the channels and returns the stream of their events. Resolves only once
- * every subscription is confirmed, so when the browser sees `open`, every event published
- * from then on reaches it. Client disconnect (signal abort or stream cancel) cleans up once.
- * @throws BrokerUnavailableError when the broker cannot subscribe in time.
+ * Subscribes to the channels, replays what the client missed since its Last-Event-ID (with
+ * history), and returns the stream. Resolves only once every subscription is confirmed, so
+ * when the browser sees `open`, every event published from then on reaches it. Client
+ * disconnect (signal abort or stream cancel) cleans up once.
+ * @throws BrokerUnavailableError when the broker cannot subscribe or read history in time.
  */
 export async function openEventStream(
   request: Pick<EventStreamOptions, "channels" | "signal"> & Partial<EventStreamOptions>,
@@ -171,6 +304,7 @@ export async function openEventStream(
     retryMs: config.retryMs,
     heartbeatMs: config.heartbeatMs,
     maxBacklogBytes: config.maxBacklogBytes,
+    maxStreamSeconds: config.maxStreamSeconds,
     ...request,
   };
   // The client left before we started: nothing to subscribe, nobody to write to.
@@ -183,6 +317,13 @@ export async function openEventStream(
     await Promise.all(
       options.channels.map((channel) => options.broker.subscribe(channel, connection.listener)),
     );
+    let forceGap = false;
+    if (options.lastEventId) {
+      const positions = decodeLastEventId(options.lastEventId, options.channels);
+      if (positions === undefined) forceGap = true;
+      else Object.assign(connection.positions, positions);
+    }
+    await connection.catchUp(forceGap);
   } catch (error) {
     options.signal.removeEventListener("abort", onAbort);
     connection.close();

@@ -1,4 +1,5 @@
 import "server-only";
+import { timingSafeEqual } from "node:crypto";
 import { BrokerUnavailableError } from "@/lib/server/broker/types";
 import { SseInputError } from "@/lib/sse/encode";
 
@@ -8,6 +9,19 @@ export const SSE_HEADERS: Readonly<Record<string, string>> = Object.freeze({
   "Cache-Control": "no-cache, no-transform",
   "X-Accel-Buffering": "no",
 });
+
+/** A request `lib` refuses on purpose; `errorResponse` turns it into a JSON error. */
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+    this.name = "HttpError";
+  }
+}
 
 /** A JSON error response: `{ "error": { "code", "message" } }`. */
 export function jsonError(
@@ -20,10 +34,14 @@ export function jsonError(
 }
 
 /**
- * Maps the errors `lib` throws on purpose to JSON responses: bad input 400, broker down 503.
- * Anything else is a bug and is rethrown, so Next.js logs it and answers 500.
+ * Maps the errors `lib` throws on purpose to JSON responses: HttpError as it says, bad
+ * input 400, broker down 503. Anything else is a bug and is rethrown, so Next.js logs it
+ * and answers 500.
  */
 export function errorResponse(error: unknown): Response {
+  if (error instanceof HttpError) {
+    return jsonError(error.status, error.code, error.message, error.headers);
+  }
   if (error instanceof SseInputError) {
     return jsonError(400, `invalid_${error.field}`, error.message);
   }
@@ -33,4 +51,56 @@ export function errorResponse(error: unknown): Response {
     });
   }
   throw error;
+}
+
+function sameSecret(given: string, expected: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/**
+ * Checks `Authorization: Bearer <token>` against the configured token.
+ * @throws HttpError 401 without a bearer token, 403 with a wrong one.
+ */
+export function requireBearer(request: Request, expected: string): void {
+  const header = request.headers.get("authorization") ?? "";
+  const match = /^Bearer\s+(\S+)$/i.exec(header);
+  if (match === null) {
+    throw new HttpError(401, "unauthorized", "send Authorization: Bearer <token>", {
+      "WWW-Authenticate": 'Bearer realm="next-sse"',
+    });
+  }
+  if (!sameSecret(match[1], expected)) {
+    throw new HttpError(403, "forbidden", "the bearer token is not valid");
+  }
+}
+
+/**
+ * Reads a JSON body of at most `maxBytes`, without buffering more than that.
+ * @throws HttpError 415 for another content type, 413 past the limit, 400 for bad JSON.
+ */
+export async function readJsonBody(request: Request, maxBytes: number): Promise<unknown> {
+  const type = request.headers.get("content-type") ?? "";
+  if (!/^application\/([\w.+-]+\+)?json\b/i.test(type)) {
+    throw new HttpError(415, "unsupported_media_type", "send the body as application/json");
+  }
+  const tooLarge = () =>
+    new HttpError(413, "payload_too_large", `the body is over the limit of ${maxBytes} bytes`);
+  if (Number(request.headers.get("content-length") ?? 0) > maxBytes) throw tooLarge();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  if (request.body) {
+    for await (const chunk of request.body as unknown as AsyncIterable<Uint8Array>) {
+      size += chunk.byteLength;
+      if (size > maxBytes) throw tooLarge();
+      chunks.push(chunk);
+    }
+  }
+  const text = Buffer.concat(chunks).toString("utf8");
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new HttpError(400, "invalid_json", "the body is not valid JSON");
+  }
 }

@@ -1,9 +1,10 @@
 import { beforeAll, describe, expect, inject, it } from "vitest";
 import { getBroker } from "@/lib/server/broker";
 import { openEventStream } from "@/lib/server/event-stream";
-import { publish } from "@/lib/server/publish";
+import { publish, publishEvent } from "@/lib/server/publish";
 import { SseInputError } from "@/lib/sse/encode";
-import { textReader } from "@/tests/support/read-stream";
+import { isStreamId } from "@/lib/sse/ids";
+import { parseEventStream } from "@/tests/support/sse-client";
 
 describe("publish (Flask-SSE's sse.publish) over a real Redis", () => {
   beforeAll(() => {
@@ -11,28 +12,41 @@ describe("publish (Flask-SSE's sse.publish) over a real Redis", () => {
     process.env.SSE_REDIS_URL = inject("redisUrl");
   });
 
-  it("uses the Redis broker when a URL is configured", () => {
+  it("uses the Redis broker, with history, when a URL is configured", () => {
     expect(getBroker().kind).toBe("redis");
+    expect(getBroker().history).toBe(true);
   });
 
   it("encodes once and reaches every stream on the channel, counting processes", async () => {
     const channel = `publish-${process.pid}`;
-    const signal = new AbortController().signal;
-    const readers = await Promise.all(
-      [1, 2].map(async () => textReader(await openEventStream({ channels: [channel], signal }))),
+    const abort = new AbortController();
+    const streams = await Promise.all(
+      [1, 2].map(async () =>
+        parseEventStream(await openEventStream({ channels: [channel], signal: abort.signal })),
+      ),
     );
-    for (const r of readers) await r.next();
     const receivers = await publish(
       { message: "Hi", lines: "a\nb" },
-      { type: "greeting", id: 0, retry: 0, channel },
+      { type: "greeting", retry: 0, channel },
     );
     expect(receivers).toBe(1);
-    for (const r of readers) {
-      expect(await r.next()).toBe(
-        'event: greeting\ndata: {"message":"Hi","lines":"a\\nb"}\nretry: 0\nid: 0\n\n',
+    for (const s of streams) {
+      const [event] = await s.waitForEvents(1);
+      expect(event.event).toBe("greeting");
+      expect(JSON.parse(event.data)).toEqual({ message: "Hi", lines: "a\nb" });
+      expect(isStreamId(event.id ?? "")).toBe(true);
+      expect(s.raw()).toContain(
+        `event: greeting\ndata: {"message":"Hi","lines":"a\\nb"}\nretry: 0\nid: ${event.id}\n\n`,
       );
-      await r.reader.cancel();
     }
+    abort.abort();
+  });
+
+  it("treats a publisher id as an idempotency key", async () => {
+    const channel = `publish-idem-${process.pid}`;
+    const first = await publishEvent("once", { channel, id: 0 });
+    const again = await publishEvent("once", { channel, id: 0 });
+    expect(again).toEqual({ id: first.id, receivers: 0, duplicate: true });
   });
 
   it("publishes on channel sse by default and answers 0 when nobody listens", async () => {
@@ -41,6 +55,7 @@ describe("publish (Flask-SSE's sse.publish) over a real Redis", () => {
 
   it("rejects unsafe input before it reaches Redis", async () => {
     await expect(publish("x", { type: "a\nevent: forged" })).rejects.toBeInstanceOf(SseInputError);
+    await expect(publish("x", { id: "a\rb" })).rejects.toThrow(/id must not contain/);
     await expect(publish("x", { channel: "bad channel" })).rejects.toThrow(/invalid channel/);
     await expect(publish("x", { retry: -5 })).rejects.toThrow(/retry/);
   });

@@ -1,13 +1,20 @@
 import "server-only";
-import { getBroker } from "@/lib/server/broker";
+import { getBroker, type PublishResult } from "@/lib/server/broker";
+import { HttpError } from "@/lib/server/http";
 import { assertChannel, DEFAULT_CHANNEL } from "@/lib/sse/channel";
-import { encodeEvent } from "@/lib/sse/encode";
+import { assertFieldValue, encodeEventBody } from "@/lib/sse/encode";
+import { describeIssue, PUBLISH_REQUEST_SCHEMA, requestChannels } from "@/lib/sse/publish-request";
 
 /** Options of `publish`, as Flask-SSE's `sse.publish(data, type, id, retry, channel)`. */
 export interface PublishOptions {
   /** Event type (`event:`); the browser's default is `message`. */
   type?: string;
-  /** Event id (`id:`), which the browser echoes as Last-Event-ID. */
+  /**
+   * With history off: the event's `id:`, as in Flask-SSE. With history on (the default),
+   * an idempotency key: publishing the same id on the same channel again within the
+   * history TTL delivers nothing and returns the first event's wire id. The wire `id:` is
+   * then always the event's place in history, which is what resume needs.
+   */
   id?: string | number;
   /** Reconnect delay for the browser, in ms. */
   retry?: number;
@@ -16,14 +23,56 @@ export interface PublishOptions {
 }
 
 /**
- * Publishes one event to every stream subscribed to its channel, in every process.
- * The event is encoded once, here; streams forward the bytes.
+ * Publishes one event and says what happened: its wire id, the receiving processes, and
+ * whether it was a duplicate. The event is encoded once, here; streams forward the bytes.
+ * @throws SseInputError for an invalid channel, type, id, retry or data.
+ * @throws BrokerUnavailableError when Redis does not answer within SSE_REDIS_TIMEOUT_MS.
+ */
+export async function publishEvent(
+  data: unknown,
+  options: PublishOptions = {},
+): Promise<PublishResult> {
+  const channel = assertChannel(options.channel ?? DEFAULT_CHANNEL);
+  const body = encodeEventBody({ data, type: options.type, retry: options.retry });
+  const id = options.id === undefined ? undefined : String(options.id);
+  if (id !== undefined) assertFieldValue("id", id);
+  return getBroker().publish(channel, { body, id });
+}
+
+/**
+ * Publishes one event to every stream subscribed to its channel, in every process: the
+ * signature and meaning of Flask-SSE's `sse.publish`.
  * @returns the number of server processes that received it (Redis PUBLISH semantics).
  * @throws SseInputError for an invalid channel, type, id, retry or data.
  * @throws BrokerUnavailableError when Redis does not answer within SSE_REDIS_TIMEOUT_MS.
  */
 export async function publish(data: unknown, options: PublishOptions = {}): Promise<number> {
-  const channel = assertChannel(options.channel ?? DEFAULT_CHANNEL);
-  const frame = encodeEvent({ data, type: options.type, id: options.id, retry: options.retry });
-  return getBroker().publish(channel, Buffer.from(frame));
+  return (await publishEvent(data, options)).receivers;
+}
+
+/** What `POST /api/publish` answers: one result per channel, and the receivers in total. */
+export interface PublishApiResult {
+  events: Array<PublishResult & { channel: string }>;
+  receivers: number;
+}
+
+/**
+ * Publishes a validated publish-API request to each of its channels.
+ * @throws HttpError 400 naming the field for an invalid body.
+ * @throws BrokerUnavailableError when Redis does not answer in time.
+ */
+export async function publishRequest(body: unknown): Promise<PublishApiResult> {
+  const parsed = PUBLISH_REQUEST_SCHEMA.safeParse(body);
+  if (!parsed.success) {
+    const { field, message } = describeIssue(parsed.error);
+    throw new HttpError(400, `invalid_${field.split(".")[0]}`, message);
+  }
+  const { data, type, id, retry } = parsed.data;
+  const events = await Promise.all(
+    requestChannels(parsed.data).map(async (channel) => ({
+      channel,
+      ...(await publishEvent(data, { channel, type, id, retry })),
+    })),
+  );
+  return { events, receivers: events.reduce((sum, e) => sum + e.receivers, 0) };
 }

@@ -52,29 +52,41 @@ export function assertRetry(retry: number): void {
 }
 
 /**
- * Encodes an event as one SSE frame: `event:`, one `data:` line per line of data (split
- * on CRLF, LF and CR), `retry:`, `id:`, then a blank line. `id` comes last so a reader
- * can find it from the end of the frame.
+ * Encodes an event's fields but its id: `event:`, one `data:` line per line of data (split
+ * on CRLF, LF and CR), `retry:`. `closeFrame` adds the id and the blank line; with history
+ * on, the broker does that once it knows the event's place in history.
+ * @throws SseInputError for a type with CR, LF or NUL, a bad retry, or data JSON cannot hold.
+ */
+export function encodeEventBody(event: Omit<SseEvent, "id">): string {
+  const data = serializeData(event.data);
+  let body = "";
+  if (event.type !== undefined && event.type !== "") {
+    assertFieldValue("type", event.type);
+    body += `event: ${event.type}\n`;
+  }
+  for (const line of data.split(LINE_BREAK)) body += `data: ${line}\n`;
+  if (event.retry !== undefined) {
+    assertRetry(event.retry);
+    body += `retry: ${event.retry}\n`;
+  }
+  return body;
+}
+
+/** Ends a frame body with its `id:` (when there is one) and the blank line. */
+export function closeFrame(body: string, id?: string): string {
+  return id === undefined ? `${body}\n` : `${body}id: ${id}\n\n`;
+}
+
+/**
+ * Encodes an event as one SSE frame, `id:` last so a reader can find it from the end.
  * @throws SseInputError for a type or id with CR, LF or NUL, or a bad retry.
  */
 export function encodeEvent(event: SseEvent): string {
-  const data = serializeData(event.data);
-  let frame = "";
-  if (event.type !== undefined && event.type !== "") {
-    assertFieldValue("type", event.type);
-    frame += `event: ${event.type}\n`;
-  }
-  for (const line of data.split(LINE_BREAK)) frame += `data: ${line}\n`;
-  if (event.retry !== undefined) {
-    assertRetry(event.retry);
-    frame += `retry: ${event.retry}\n`;
-  }
-  if (event.id !== undefined) {
-    const id = String(event.id);
-    assertFieldValue("id", id);
-    frame += `id: ${id}\n`;
-  }
-  return `${frame}\n`;
+  const body = encodeEventBody(event);
+  if (event.id === undefined) return closeFrame(body);
+  const id = String(event.id);
+  assertFieldValue("id", id);
+  return closeFrame(body, id);
 }
 
 /** Encodes an SSE comment (ignored by EventSource; used to open streams and keep them alive). */

@@ -1,7 +1,16 @@
+type TestVariable =
+  | "APP_URL"
+  | "DOWN_APP_URL"
+  | "MEMORY_APP_URL"
+  | "SHORT_APP_URL"
+  | "TEST_REDIS_URL"
+  | "APP_PID";
+
+/** The publish API token of the test servers (tests only: never a real secret). */
+export const TEST_PUBLISH_TOKEN = "test-publish-token-0123456789";
+
 /** A URL or setting the Playwright global setup published for the tests. */
-export function testEnv(
-  name: "APP_URL" | "DOWN_APP_URL" | "MEMORY_APP_URL" | "TEST_REDIS_URL" | "APP_PID",
-): string {
+export function testEnv(name: TestVariable): string {
   const value = process.env[name];
   if (!value) throw new Error(`${name} is not set: run the tests through playwright.config.ts`);
   return value;
@@ -11,4 +20,22 @@ let seq = 0;
 /** A channel name no other test uses. */
 export function uniqueChannel(prefix = "t"): string {
   return `${prefix}-${process.pid}-${Date.now().toString(36)}-${++seq}`;
+}
+
+/** Publishes through the app's `POST /api/publish`; returns the response. */
+export function publishViaApi(
+  body: unknown,
+  options: { base?: string; token?: string | null; headers?: Record<string, string> } = {},
+): Promise<Response> {
+  const headers: Record<string, string> = {
+    "Content-Type": "application/json",
+    ...options.headers,
+  };
+  const token = options.token === undefined ? TEST_PUBLISH_TOKEN : options.token;
+  if (token !== null) headers.Authorization = `Bearer ${token}`;
+  return fetch(`${options.base ?? testEnv("APP_URL")}/api/publish`, {
+    method: "POST",
+    headers,
+    body: typeof body === "string" ? body : JSON.stringify(body),
+  });
 }

@@ -1,11 +1,13 @@
+import { TEST_PUBLISH_TOKEN } from "./env";
 import { ensureBuilt, startNextServer } from "./next-server";
 import { getFreePort } from "./ports";
 import { startRedisServer } from "./redis-server";
 
 /**
  * Starts what the integration and end-to-end tests talk to, all on free loopback ports:
- * a private redis-server (or TEST_REDIS_URL), and three `next start` servers: one on that
- * Redis, one whose Redis is down, one on the in-memory broker. Their URLs reach the tests
+ * a private redis-server (or TEST_REDIS_URL), and four `next start` servers: one on that
+ * Redis, one whose Redis is down, one on the in-memory broker, and one whose streams
+ * end every second (so browsers reconnect and resume). Their URLs reach the tests
  * as environment variables.
  */
 export default async function globalSetup(): Promise<() => Promise<void>> {
@@ -13,21 +15,27 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
   const ownRedis = process.env.TEST_REDIS_URL ? undefined : await startRedisServer();
   const redisUrl = process.env.TEST_REDIS_URL ?? ownRedis?.url ?? "";
   const deadPort = await getFreePort();
-  const [app, down, memory] = await Promise.all([
-    startNextServer({ SSE_REDIS_URL: redisUrl }),
+  const [app, down, memory, shortLived] = await Promise.all([
+    startNextServer({ SSE_REDIS_URL: redisUrl, SSE_PUBLISH_TOKEN: TEST_PUBLISH_TOKEN }),
     startNextServer({
       SSE_REDIS_URL: `redis://127.0.0.1:${deadPort}`,
       SSE_REDIS_TIMEOUT_MS: "1000",
     }),
     startNextServer({}),
+    startNextServer({
+      SSE_REDIS_URL: redisUrl,
+      SSE_PUBLISH_TOKEN: TEST_PUBLISH_TOKEN,
+      SSE_MAX_STREAM_SECONDS: "1",
+    }),
   ]);
   process.env.TEST_REDIS_URL = redisUrl;
   process.env.APP_URL = app.url;
   process.env.APP_PID = String(app.pid);
   process.env.DOWN_APP_URL = down.url;
   process.env.MEMORY_APP_URL = memory.url;
+  process.env.SHORT_APP_URL = shortLived.url;
   return async () => {
-    await Promise.all([app.stop(), down.stop(), memory.stop()]);
+    await Promise.all([app.stop(), down.stop(), memory.stop(), shortLived.stop()]);
     await ownRedis?.stop();
   };
 }

@@ -2,19 +2,89 @@ import { createParser, type EventSourceMessage } from "eventsource-parser";
 
 export type ReceivedEvent = EventSourceMessage;
 
-/** An open stream read over real HTTP and parsed by a spec-compliant parser. */
-export interface TestStream {
-  response: Response;
+/** Events parsed from a byte stream by a spec-compliant parser, as a browser would see them. */
+export interface ParsedStream {
   /** Every byte received so far, as text. */
   raw(): string;
   events: ReceivedEvent[];
   comments: string[];
   /** The last `retry:` the server sent. */
   retry: number | undefined;
+  /** The last event id the stream set (what a browser would send as Last-Event-ID). */
+  lastEventId: string | undefined;
   /** Resolves once `n` events have arrived (rejects after `timeoutMs`). */
   waitForEvents(n: number, timeoutMs?: number): Promise<ReceivedEvent[]>;
-  /** Resolves when the server ends the stream. */
+  /** Resolves when the stream ends (or fails). */
   ended: Promise<void>;
+}
+
+// An id-only block (`id: x\n\n`) sets the browser's last event id without an event;
+// eventsource-parser reports no event for it, so we follow the raw `id:` lines ourselves.
+const ID_LINE = /(?:^|\n)id: ?([^\n]*)\n/g;
+
+/** Parses a text/event-stream body. */
+export function parseEventStream(body: ReadableStream<Uint8Array>): ParsedStream {
+  let raw = "";
+  const waiters = new Set<() => void>();
+  const parsed: ParsedStream = {
+    raw: () => raw,
+    events: [],
+    comments: [],
+    retry: undefined,
+    lastEventId: undefined,
+    waitForEvents(n, timeoutMs = 10_000) {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          if (parsed.events.length < n) return false;
+          waiters.delete(check);
+          clearTimeout(timer);
+          resolve(parsed.events);
+          return true;
+        };
+        const timer = setTimeout(() => {
+          waiters.delete(check);
+          reject(
+            new Error(
+              `expected ${n} events within ${timeoutMs} ms, got ${parsed.events.length}:\n${raw.slice(-2000)}`,
+            ),
+          );
+        }, timeoutMs);
+        if (!check()) waiters.add(check);
+      });
+    },
+    ended: Promise.resolve(),
+  };
+  const parser = createParser({
+    onEvent(event) {
+      parsed.events.push(event);
+      for (const check of [...waiters]) check();
+    },
+    onRetry(ms) {
+      parsed.retry = ms;
+    },
+    onComment(comment) {
+      parsed.comments.push(comment);
+    },
+  });
+  const text = body.pipeThrough(new TextDecoderStream() as TransformStream<Uint8Array, string>);
+  parsed.ended = (async () => {
+    try {
+      for await (const chunk of text) {
+        const start = Math.max(0, raw.lastIndexOf("\n\n") + 1);
+        raw += chunk;
+        for (const match of raw.slice(start).matchAll(ID_LINE)) parsed.lastEventId = match[1];
+        parser.feed(chunk);
+      }
+    } catch {
+      // aborted or errored: the stream is over either way
+    }
+  })();
+  return parsed;
+}
+
+/** An open stream read over real HTTP. */
+export interface TestStream extends ParsedStream {
+  response: Response;
   close(): void;
 }
 
@@ -31,61 +101,10 @@ export async function openStream(
     headers: { Accept: "text/event-stream", ...headers },
     signal: abort.signal,
   });
-  let raw = "";
-  const waiters = new Set<() => void>();
-  const stream: TestStream = {
-    response,
-    raw: () => raw,
-    events: [],
-    comments: [],
-    retry: undefined,
-    waitForEvents(n, timeoutMs = 10_000) {
-      return new Promise((resolve, reject) => {
-        const check = () => {
-          if (stream.events.length < n) return false;
-          waiters.delete(check);
-          clearTimeout(timer);
-          resolve(stream.events);
-          return true;
-        };
-        const timer = setTimeout(() => {
-          waiters.delete(check);
-          reject(
-            new Error(
-              `expected ${n} events within ${timeoutMs} ms, got ${stream.events.length}:\n${raw}`,
-            ),
-          );
-        }, timeoutMs);
-        if (!check()) waiters.add(check);
-      });
-    },
-    ended: Promise.resolve(),
-    close: () => abort.abort(),
-  };
-  const parser = createParser({
-    onEvent(event) {
-      stream.events.push(event);
-      for (const check of [...waiters]) check();
-    },
-    onRetry(ms) {
-      stream.retry = ms;
-    },
-    onComment(comment) {
-      stream.comments.push(comment);
-    },
-  });
+  const close = () => abort.abort();
   if (response.ok && response.body) {
-    const body = response.body.pipeThrough(new TextDecoderStream());
-    stream.ended = (async () => {
-      try {
-        for await (const text of body) {
-          raw += text;
-          parser.feed(text);
-        }
-      } catch {
-        // aborted by close()
-      }
-    })();
+    return Object.assign(parseEventStream(response.body), { response, close });
   }
-  return stream;
+  const empty = parseEventStream(new ReadableStream({ start: (c) => c.close() }));
+  return Object.assign(empty, { response, close });
 }

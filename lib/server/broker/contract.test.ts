@@ -2,101 +2,237 @@ import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { MemoryBroker } from "@/lib/server/broker/memory";
 import { RedisBroker } from "@/lib/server/broker/redis";
-import { type Broker, BrokerUnavailableError, type FrameListener } from "@/lib/server/broker/types";
+import {
+  type Broker,
+  BrokerUnavailableError,
+  type FrameListener,
+  type HistoryOptions,
+} from "@/lib/server/broker/types";
+import { compareStreamIds, isStreamId } from "@/lib/sse/ids";
 import { getFreePort } from "@/tests/support/ports";
 
-const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-const frame = (text: string) => encoder.encode(text);
+const event = (data: string, id?: string) => ({ body: `data: ${data}\n`, id });
 let channelSeq = 0;
-const freshChannel = () => `contract-${process.pid}-${++channelSeq}`;
+const freshChannel = () => `contract-${process.pid}-${Date.now()}-${++channelSeq}`;
+/** A frame without its `id:` line, to compare bodies whatever the broker's ids are. */
+const withoutId = (frame: string) => frame.replace(/^id: .*\n/m, "");
 
-/** A listener that records frames and lets a test await the n-th one. */
+interface Received {
+  frame: string;
+  id: string | undefined;
+  channel: string;
+}
+
+/** A listener that records events and lets a test await the n-th one. */
 function collect() {
-  const frames: string[] = [];
+  const received: Received[] = [];
   const waiters: Array<{ n: number; resolve: () => void }> = [];
-  const listener: FrameListener = (bytes) => {
-    frames.push(decoder.decode(bytes));
-    for (const waiter of waiters.filter((w) => frames.length >= w.n)) {
+  const listener: FrameListener = (bytes, id, channel) => {
+    received.push({ frame: decoder.decode(bytes), id, channel });
+    for (const waiter of waiters.filter((w) => received.length >= w.n)) {
       waiters.splice(waiters.indexOf(waiter), 1);
       waiter.resolve();
     }
   };
   const waitFor = async (n: number) => {
-    if (frames.length < n) await new Promise<void>((resolve) => waiters.push({ n, resolve }));
-    return frames;
+    if (received.length < n) await new Promise<void>((resolve) => waiters.push({ n, resolve }));
+    return received;
   };
-  return { frames, listener, waitFor };
+  const frames = () => received.map((r) => withoutId(r.frame));
+  return { received, frames, listener, waitFor };
 }
 
-const brokers: Array<[string, () => Broker]> = [
-  ["memory", () => new MemoryBroker()],
-  ["redis", () => new RedisBroker({ url: inject("redisUrl"), timeoutMs: 2000 })],
+const HISTORY: HistoryOptions = { maxLength: 1000, ttlSeconds: 3600 };
+const NO_HISTORY: HistoryOptions = { maxLength: 0, ttlSeconds: 3600 };
+const redisBroker = (history: HistoryOptions) => () =>
+  new RedisBroker({ url: inject("redisUrl"), timeoutMs: 2000, history });
+
+const brokers: Array<[string, (history: HistoryOptions) => () => Broker]> = [
+  ["memory", (history) => () => new MemoryBroker(history)],
+  ["redis", redisBroker],
 ];
 
 describe.each(brokers)("broker contract: %s", (_name, makeBroker) => {
-  let broker: Broker;
-  beforeAll(() => {
-    broker = makeBroker();
-  });
-  afterAll(() => broker.close());
+  describe.each([
+    ["with history", HISTORY],
+    ["without history", NO_HISTORY],
+  ])("%s", (_mode, history) => {
+    let broker: Broker;
+    beforeAll(() => {
+      broker = makeBroker(history)();
+    });
+    afterAll(() => broker.close());
 
-  it("delivers a published frame byte for byte and counts the receiving process", async () => {
-    const channel = freshChannel();
-    const sink = collect();
-    await broker.subscribe(channel, sink.listener);
-    expect(await broker.publish(channel, frame("event: a\ndata: é\n\n"))).toBe(1);
-    expect(await sink.waitFor(1)).toEqual(["event: a\ndata: é\n\n"]);
-    broker.unsubscribe(channel, sink.listener);
-  });
-
-  it("answers 0 receivers for a channel nobody listens to", async () => {
-    expect(await broker.publish(freshChannel(), frame("data: x\n\n"))).toBe(0);
-  });
-
-  it("keeps channels apart and fans out to every listener in order", async () => {
-    const [a, b] = [freshChannel(), freshChannel()];
-    const [a1, a2, b1] = [collect(), collect(), collect()];
-    await Promise.all([
-      broker.subscribe(a, a1.listener),
-      broker.subscribe(a, a2.listener),
-      broker.subscribe(b, b1.listener),
-    ]);
-    for (let i = 0; i < 50; i++) await broker.publish(a, frame(`data: ${i}\n\n`));
-    await broker.publish(b, frame("data: b\n\n"));
-    const expected = Array.from({ length: 50 }, (_, i) => `data: ${i}\n\n`);
-    expect(await a1.waitFor(50)).toEqual(expected);
-    expect(await a2.waitFor(50)).toEqual(expected);
-    expect(await b1.waitFor(1)).toEqual(["data: b\n\n"]);
-    expect(broker.listenerCount(a)).toBe(2);
-    for (const [channel, sink] of [
-      [a, a1],
-      [a, a2],
-      [b, b1],
-    ] as const) {
+    it("delivers a published event and counts the receiving process", async () => {
+      const channel = freshChannel();
+      const sink = collect();
+      await broker.subscribe(channel, sink.listener);
+      const result = await broker.publish(channel, { body: "event: a\ndata: é\n" });
+      expect(result.receivers).toBe(1);
+      expect(result.duplicate).toBe(false);
+      const [got] = await sink.waitFor(1);
+      expect(withoutId(got.frame)).toBe("event: a\ndata: é\n\n");
+      expect(got.channel).toBe(channel);
+      if (broker.history) {
+        expect(isStreamId(result.id ?? "")).toBe(true);
+        expect(got.id).toBe(result.id);
+        expect(got.frame).toBe(`event: a\ndata: é\nid: ${result.id}\n\n`);
+      } else {
+        expect(got.id).toBeUndefined();
+        expect(got.frame).toBe("event: a\ndata: é\n\n");
+      }
       broker.unsubscribe(channel, sink.listener);
-    }
-    expect(broker.listenerCount(a)).toBe(0);
-    expect(broker.listenerCount(b)).toBe(0);
+    });
+
+    it("answers 0 receivers for a channel nobody listens to", async () => {
+      expect((await broker.publish(freshChannel(), event("x"))).receivers).toBe(0);
+    });
+
+    it("keeps channels apart and fans out to every listener in order", async () => {
+      const [a, b] = [freshChannel(), freshChannel()];
+      const [a1, a2, b1] = [collect(), collect(), collect()];
+      await Promise.all([
+        broker.subscribe(a, a1.listener),
+        broker.subscribe(a, a2.listener),
+        broker.subscribe(b, b1.listener),
+      ]);
+      for (let i = 0; i < 50; i++) await broker.publish(a, event(String(i)));
+      await broker.publish(b, event("b"));
+      const expected = Array.from({ length: 50 }, (_, i) => `data: ${i}\n\n`);
+      await a1.waitFor(50);
+      await a2.waitFor(50);
+      await b1.waitFor(1);
+      expect(a1.frames()).toEqual(expected);
+      expect(a2.frames()).toEqual(expected);
+      expect(b1.frames()).toEqual(["data: b\n\n"]);
+      expect(broker.listenerCount(a)).toBe(2);
+      for (const [channel, sink] of [
+        [a, a1],
+        [a, a2],
+        [b, b1],
+      ] as const) {
+        broker.unsubscribe(channel, sink.listener);
+      }
+      expect(broker.listenerCount(a)).toBe(0);
+      expect(broker.listenerCount(b)).toBe(0);
+    });
+
+    it("stops delivering after unsubscribe, and unsubscribe is idempotent", async () => {
+      const channel = freshChannel();
+      const gone = collect();
+      const stays = collect();
+      await broker.subscribe(channel, gone.listener);
+      await broker.subscribe(channel, stays.listener);
+      broker.unsubscribe(channel, gone.listener);
+      broker.unsubscribe(channel, gone.listener);
+      await broker.publish(channel, event("1"));
+      await stays.waitFor(1);
+      expect(gone.received).toEqual([]);
+      expect(broker.listenerCount(channel)).toBe(1);
+      broker.unsubscribe(channel, stays.listener);
+    });
+
+    it("answers ping", async () => {
+      expect(await broker.ping()).toBe(true);
+    });
+
+    it.runIf(history === NO_HISTORY)("sends the publisher's id as the event id", async () => {
+      const channel = freshChannel();
+      const sink = collect();
+      await broker.subscribe(channel, sink.listener);
+      const first = await broker.publish(channel, event("x", "order-7"));
+      const second = await broker.publish(channel, event("y", "order-7"));
+      expect(first).toEqual({ id: "order-7", receivers: 1, duplicate: false });
+      expect(second.duplicate).toBe(false);
+      await sink.waitFor(2);
+      expect(sink.received.map((r) => r.frame)).toEqual([
+        "data: x\nid: order-7\n\n",
+        "data: y\nid: order-7\n\n",
+      ]);
+      expect(await broker.readSince(channel, undefined)).toMatchObject({ entries: [] });
+      broker.unsubscribe(channel, sink.listener);
+    });
   });
 
-  it("stops delivering after unsubscribe, and unsubscribe is idempotent", async () => {
-    const channel = freshChannel();
-    const gone = collect();
-    const stays = collect();
-    await broker.subscribe(channel, gone.listener);
-    await broker.subscribe(channel, stays.listener);
-    broker.unsubscribe(channel, gone.listener);
-    broker.unsubscribe(channel, gone.listener);
-    await broker.publish(channel, frame("data: 1\n\n"));
-    await stays.waitFor(1);
-    expect(gone.frames).toEqual([]);
-    expect(broker.listenerCount(channel)).toBe(1);
-    broker.unsubscribe(channel, stays.listener);
-  });
+  describe("history", () => {
+    let broker: Broker;
+    let small: Broker;
+    beforeAll(() => {
+      broker = makeBroker(HISTORY)();
+      small = makeBroker({ maxLength: 3, ttlSeconds: 3600 })();
+    });
+    afterAll(async () => {
+      await broker.close();
+      await small.close();
+    });
 
-  it("answers ping", async () => {
-    expect(await broker.ping()).toBe(true);
+    const publishAll = async (target: Broker, channel: string, n: number) => {
+      const ids: string[] = [];
+      for (let i = 1; i <= n; i++) {
+        const result = await target.publish(channel, event(String(i)));
+        ids.push(result.id as string);
+      }
+      return ids;
+    };
+
+    it("gives increasing ids and replays what came after a position, in order", async () => {
+      const channel = freshChannel();
+      const ids = await publishAll(broker, channel, 5);
+      for (let i = 1; i < ids.length; i++) expect(compareStreamIds(ids[i - 1], ids[i])).toBe(-1);
+      const replay = await broker.readSince(channel, ids[1]);
+      expect(replay.gap).toBe(false);
+      expect(replay.lastId).toBe(ids[4]);
+      expect(replay.entries.map((e) => e.id)).toEqual(ids.slice(2));
+      expect(replay.entries.map((e) => decoder.decode(e.frame))).toEqual(
+        [3, 4, 5].map((n, i) => `data: ${n}\nid: ${ids[i + 2]}\n\n`),
+      );
+      expect((await broker.readSince(channel, ids[4])).entries).toEqual([]);
+    });
+
+    it("starts a position-less stream at the newest id", async () => {
+      const channel = freshChannel();
+      expect(await broker.readSince(channel, undefined)).toEqual({
+        gap: false,
+        lastId: "0-0",
+        entries: [],
+      });
+      const ids = await publishAll(broker, channel, 2);
+      expect(await broker.readSince(channel, undefined)).toEqual({
+        gap: false,
+        lastId: ids[1],
+        entries: [],
+      });
+      const fromOrigin = await broker.readSince(channel, "0-0");
+      expect(fromOrigin.entries.map((e) => e.id)).toEqual(ids);
+    });
+
+    it("reports a gap for trimmed, unknown and future positions", async () => {
+      const channel = freshChannel();
+      const ids = await publishAll(small, channel, 5);
+      expect(await small.readSince(channel, ids[0])).toMatchObject({ gap: true, lastId: ids[4] });
+      const fromNewestTrimmed = await small.readSince(channel, ids[1]);
+      expect(fromNewestTrimmed.gap).toBe(false);
+      expect(fromNewestTrimmed.entries.map((e) => e.id)).toEqual(ids.slice(2));
+      expect((await small.readSince(channel, "9999999999999-0")).gap).toBe(true);
+      expect((await small.readSince(freshChannel(), ids[0])).gap).toBe(true);
+      expect((await small.readSince(freshChannel(), "0-0")).gap).toBe(false);
+    });
+
+    it("delivers a publisher id once: the second publish is a duplicate", async () => {
+      const channel = freshChannel();
+      const sink = collect();
+      await broker.subscribe(channel, sink.listener);
+      const first = await broker.publish(channel, event("x", "order-7"));
+      const again = await broker.publish(channel, event("x", "order-7"));
+      const other = await broker.publish(channel, event("y", "order-8"));
+      expect(first.duplicate).toBe(false);
+      expect(again).toEqual({ id: first.id, receivers: 0, duplicate: true });
+      await sink.waitFor(2);
+      expect(sink.frames()).toEqual(["data: x\n\n", "data: y\n\n"]);
+      expect(sink.received.map((r) => r.id)).toEqual([first.id, other.id]);
+      broker.unsubscribe(channel, sink.listener);
+    });
   });
 });
 
@@ -135,8 +271,9 @@ describe("redis broker specifics", () => {
     broker.unsubscribe(channel, first.listener);
     const second = collect();
     await broker.subscribe(channel, second.listener);
-    await broker.publish(channel, frame("data: again\n\n"));
-    expect(await second.waitFor(1)).toEqual(["data: again\n\n"]);
+    await broker.publish(channel, event("again"));
+    await second.waitFor(1);
+    expect(second.frames()).toEqual(["data: again\n\n"]);
     broker.unsubscribe(channel, second.listener);
   });
 
@@ -147,10 +284,35 @@ describe("redis broker specifics", () => {
     await admin.publish(channel, '{"data": {"message": "Hello!"}, "type": "greeting"}');
     await admin.publish(channel, "{broken");
     await admin.publish(channel, "data: after\n\n");
-    expect(await sink.waitFor(2)).toEqual([
-      'event: greeting\ndata: {"message":"Hello!"}\n\n',
-      "data: after\n\n",
+    await sink.waitFor(2);
+    expect(sink.received).toEqual([
+      { frame: 'event: greeting\ndata: {"message":"Hello!"}\n\n', id: undefined, channel },
+      { frame: "data: after\n\n", id: undefined, channel },
     ]);
+    broker.unsubscribe(channel, sink.listener);
+  });
+
+  it("keeps a channel's history in one stream key with its hash tag", async () => {
+    const channel = freshChannel();
+    await broker.publish(channel, event("x"));
+    expect(await admin.type(`sse:history:{${channel}}`)).toBe("stream");
+    expect(await admin.ttl(`sse:history:{${channel}}`)).toBeGreaterThan(3500);
+  });
+
+  it("calls back when the subscriber connection comes back, subscriptions restored", async () => {
+    const channel = freshChannel();
+    const sink = collect();
+    await broker.subscribe(channel, sink.listener);
+    const recovered = new Promise<void>((resolve) => broker.onRecover(resolve));
+    const list = (await admin.client("LIST")) as string;
+    const id = /id=(\d+) [^\n]*name=next-sse:subscriber/.exec(list)?.[1];
+    expect(id).toBeDefined();
+    await admin.client("KILL", "ID", id as string);
+    await recovered;
+    expect(await numsub(channel)).toBe(1);
+    await broker.publish(channel, event("after reconnect"));
+    await sink.waitFor(1);
+    expect(sink.frames()).toEqual(["data: after reconnect\n\n"]);
     broker.unsubscribe(channel, sink.listener);
   });
 
@@ -158,15 +320,14 @@ describe("redis broker specifics", () => {
     const port = await getFreePort();
     const down = new RedisBroker({ url: `redis://127.0.0.1:${port}`, timeoutMs: 500 });
     const started = Date.now();
-    await expect(down.publish("sse", frame("data: x\n\n"))).rejects.toBeInstanceOf(
-      BrokerUnavailableError,
-    );
+    await expect(down.publish("sse", event("x"))).rejects.toBeInstanceOf(BrokerUnavailableError);
+    await expect(down.readSince("sse", undefined)).rejects.toBeInstanceOf(BrokerUnavailableError);
     const sink = collect();
     await expect(down.subscribe("sse", sink.listener)).rejects.toBeInstanceOf(
       BrokerUnavailableError,
     );
     down.unsubscribe("sse", sink.listener);
-    expect(Date.now() - started).toBeLessThan(3000);
+    expect(Date.now() - started).toBeLessThan(4000);
     expect(await down.ping()).toBe(false);
     await down.close();
   });

@@ -4,7 +4,12 @@ import { RedisBroker } from "@/lib/server/broker/redis";
 import type { Broker } from "@/lib/server/broker/types";
 import { getConfig } from "@/lib/server/config";
 
-export { type Broker, BrokerUnavailableError, type FrameListener } from "@/lib/server/broker/types";
+export {
+  type Broker,
+  BrokerUnavailableError,
+  type FrameListener,
+  type PublishResult,
+} from "@/lib/server/broker/types";
 
 // On globalThis, so `next dev` hot reloads reuse the connections instead of opening more.
 const GLOBAL_KEY = Symbol.for("next-sse.broker");
@@ -13,13 +18,14 @@ type BrokerHolder = { [GLOBAL_KEY]?: Broker };
 /** Builds the broker the configuration asks for: Redis with a URL, else in-memory. */
 export function createBroker(): Broker {
   const config = getConfig();
+  const history = { maxLength: config.historyMaxLength, ttlSeconds: config.historyTtlSeconds };
   if (config.redisUrl === undefined) {
     console.info(
       "[next-sse] no SSE_REDIS_URL or REDIS_URL: using the in-memory broker (one process only)",
     );
-    return new MemoryBroker();
+    return new MemoryBroker(history);
   }
-  return new RedisBroker({ url: config.redisUrl, timeoutMs: config.redisTimeoutMs });
+  return new RedisBroker({ url: config.redisUrl, timeoutMs: config.redisTimeoutMs, history });
 }
 
 /** The process's broker, created on first use and shared by every route. */

@@ -31,25 +31,39 @@ export class ChannelListeners {
     return true;
   }
 
-  has(channel: string): boolean {
-    return this.channels.has(channel);
-  }
-
   count(channel?: string): number {
     return channel === undefined ? this.total : (this.channels.get(channel)?.size ?? 0);
   }
 
-  /** Hands one frame to every listener of a channel; a throwing listener does not stop the rest. */
-  dispatch(channel: string, frame: Uint8Array): number {
+  /** Hands one event to every listener of a channel; a throwing listener does not stop the rest. */
+  dispatch(channel: string, frame: Uint8Array, id: string | undefined): number {
     const set = this.channels.get(channel);
     if (set === undefined) return 0;
     for (const listener of set) {
       try {
-        listener(frame);
+        listener(frame, id, channel);
       } catch (error) {
         console.error("[next-sse] listener failed", error);
       }
     }
     return set.size;
   }
+}
+
+const ID_PREFIX = [0x0a, 0x69, 0x64, 0x3a, 0x20]; // "\nid: "
+
+/**
+ * The id of a frame that ends with `id: <id>\n\n`, read from the end without decoding the
+ * frame; undefined when it has none. Runs once per event per process.
+ */
+export function frameId(frame: Uint8Array): string | undefined {
+  const end = frame.length - 2;
+  if (end < 6 || frame[end] !== 0x0a || frame[end + 1] !== 0x0a) return undefined;
+  let i = end - 1;
+  while (i >= 4 && frame[i] !== 0x0a) i--;
+  if (i < 4) return undefined;
+  for (let k = 0; k < 5; k++) if (frame[i + k] !== ID_PREFIX[k]) return undefined;
+  let id = "";
+  for (let k = i + 5; k < end; k++) id += String.fromCharCode(frame[k]);
+  return id;
 }

@@ -1,17 +1,89 @@
 import "server-only";
 import { ChannelListeners } from "@/lib/server/broker/listeners";
-import type { Broker, FrameListener } from "@/lib/server/broker/types";
+import type {
+  Broker,
+  FrameListener,
+  HistoryEntry,
+  HistoryOptions,
+  OutgoingEvent,
+  PublishResult,
+  Replay,
+} from "@/lib/server/broker/types";
+import { closeFrame } from "@/lib/sse/encode";
+import { compareStreamIds, ORIGIN_ID } from "@/lib/sse/ids";
+
+interface StoredEntry extends HistoryEntry {
+  at: number;
+}
+
+interface ChannelHistory {
+  entries: StoredEntry[];
+  lastId: string;
+  /** The newest id ever trimmed: a position before it may have missed events. */
+  maxDeletedId: string;
+  /** Idempotency keys -> the result of their first publish, with the time it was seen. */
+  keys: Map<string, { id: string; at: number }>;
+}
+
+const encoder = new TextEncoder();
 
 /**
- * A broker inside one process, for development without Redis. It cannot reach other
+ * A broker inside one process, for development without Redis: the same semantics as the
+ * Redis broker (history in a ring buffer, ids `<ms>-<seq>`), but it cannot reach other
  * processes, so it is for a single `next dev` or `next start`.
  */
 export class MemoryBroker implements Broker {
   readonly kind = "memory";
+  readonly history: boolean;
   private readonly listeners = new ChannelListeners();
+  private readonly channels = new Map<string, ChannelHistory>();
+  private readonly maxLength: number;
+  private readonly ttlMs: number;
 
-  async publish(channel: string, frame: Uint8Array): Promise<number> {
-    return this.listeners.dispatch(channel, frame) > 0 ? 1 : 0;
+  constructor(history: HistoryOptions = { maxLength: 1000, ttlSeconds: 3600 }) {
+    this.history = history.maxLength > 0 && history.ttlSeconds > 0;
+    this.maxLength = history.maxLength;
+    this.ttlMs = history.ttlSeconds * 1000;
+  }
+
+  async publish(channel: string, event: OutgoingEvent): Promise<PublishResult> {
+    if (!this.history) {
+      const frame = encoder.encode(closeFrame(event.body, event.id));
+      const receivers = this.listeners.dispatch(channel, frame, undefined) > 0 ? 1 : 0;
+      return { id: event.id, receivers, duplicate: false };
+    }
+    const now = Date.now();
+    const history = this.channelHistory(channel, now);
+    if (event.id !== undefined) {
+      const seen = history.keys.get(event.id);
+      if (seen !== undefined) return { id: seen.id, receivers: 0, duplicate: true };
+    }
+    const id = this.nextId(history.lastId, now);
+    const frame = encoder.encode(closeFrame(event.body, id));
+    history.entries.push({ id, frame, at: now });
+    history.lastId = id;
+    if (event.id !== undefined) history.keys.set(event.id, { id, at: now });
+    this.trim(history, now);
+    const receivers = this.listeners.dispatch(channel, frame, id) > 0 ? 1 : 0;
+    return { id, receivers, duplicate: false };
+  }
+
+  async readSince(channel: string, position: string | undefined): Promise<Replay> {
+    const history = this.channels.get(channel);
+    if (history !== undefined) this.trim(history, Date.now());
+    const lastId = history?.lastId ?? ORIGIN_ID;
+    if (position === undefined) return { gap: false, lastId, entries: [] };
+    if (history === undefined) {
+      return { gap: position !== ORIGIN_ID, lastId, entries: [] };
+    }
+    if (
+      compareStreamIds(position, lastId) > 0 ||
+      compareStreamIds(history.maxDeletedId, position) > 0
+    ) {
+      return { gap: true, lastId, entries: [] };
+    }
+    const entries = history.entries.filter((entry) => compareStreamIds(entry.id, position) > 0);
+    return { gap: false, lastId, entries: entries.map(({ id, frame }) => ({ id, frame })) };
   }
 
   async subscribe(channel: string, listener: FrameListener): Promise<void> {
@@ -26,9 +98,45 @@ export class MemoryBroker implements Broker {
     return this.listeners.count(channel);
   }
 
+  /** In-process delivery never drops, so there is never anything to recover. */
+  onRecover(): () => void {
+    return () => {};
+  }
+
   async ping(): Promise<boolean> {
     return true;
   }
 
   async close(): Promise<void> {}
+
+  private channelHistory(channel: string, now: number): ChannelHistory {
+    let history = this.channels.get(channel);
+    if (history === undefined) {
+      history = { entries: [], lastId: ORIGIN_ID, maxDeletedId: ORIGIN_ID, keys: new Map() };
+      this.channels.set(channel, history);
+    }
+    this.trim(history, now);
+    return history;
+  }
+
+  /** Like XADD `*`: the clock's millisecond, or the last one's next sequence if not later. */
+  private nextId(lastId: string, now: number): string {
+    const dash = lastId.indexOf("-");
+    const lastMs = Number(lastId.slice(0, dash));
+    return now > lastMs ? `${now}-0` : `${lastMs}-${Number(lastId.slice(dash + 1)) + 1}`;
+  }
+
+  private trim(history: ChannelHistory, now: number): void {
+    const { entries } = history;
+    let drop = Math.max(0, entries.length - this.maxLength);
+    while (drop < entries.length && now - entries[drop].at > this.ttlMs) drop++;
+    if (drop > 0) {
+      history.maxDeletedId = entries[drop - 1].id;
+      entries.splice(0, drop);
+    }
+    for (const [key, seen] of history.keys) {
+      if (now - seen.at <= this.ttlMs) break;
+      history.keys.delete(key);
+    }
+  }
 }

@@ -1,8 +1,24 @@
 import "server-only";
 import { Redis, type RedisOptions } from "ioredis";
-import { ChannelListeners } from "@/lib/server/broker/listeners";
-import { type Broker, BrokerUnavailableError, type FrameListener } from "@/lib/server/broker/types";
+import { ChannelListeners, frameId } from "@/lib/server/broker/listeners";
+import {
+  historyKey,
+  idempotencyKey,
+  PUBLISH_SCRIPT,
+  READ_SINCE_SCRIPT,
+} from "@/lib/server/broker/redis-scripts";
+import {
+  type Broker,
+  BrokerUnavailableError,
+  type FrameListener,
+  type HistoryEntry,
+  type HistoryOptions,
+  type OutgoingEvent,
+  type PublishResult,
+  type Replay,
+} from "@/lib/server/broker/types";
 import { createLogger } from "@/lib/server/log";
+import { closeFrame } from "@/lib/sse/encode";
 import { encodeEnvelope, isEnvelope } from "@/lib/sse/envelope";
 
 /** Options for the Redis broker. */
@@ -11,34 +27,63 @@ export interface RedisBrokerOptions {
   url: string;
   /** Publish and subscribe fail after this long without Redis (default 3000 ms). */
   timeoutMs?: number;
+  /** History bounds (default 1000 events, 3600 s); either at 0 turns history off. */
+  history?: HistoryOptions;
 }
+
+type Scripted = Redis & {
+  ssePublish(
+    stream: string,
+    key: string,
+    channel: string,
+    body: string,
+    maxLength: number,
+    ttl: number,
+    keyed: string,
+  ): Promise<[string, number]>;
+  sseReadSince(
+    stream: string,
+    position: string,
+    count: number,
+  ): Promise<[string, string, Array<[string, string[]]>]>;
+};
 
 function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
 /**
- * Redis pub/sub broker: one publisher and one subscriber connection per process, however
- * many streams are open. A channel is SUBSCRIBEd on its first listener and UNSUBSCRIBEd on
- * its last; messages fan out in-process. Also accepts Flask-SSE JSON envelopes published by
- * other services, encoding each once per process.
+ * Redis broker: one publisher and one subscriber connection per process, however many
+ * streams are open. A channel is SUBSCRIBEd on its first listener and UNSUBSCRIBEd on its
+ * last; messages fan out in-process. History lives in a Redis Stream per channel, written
+ * by the same Lua script that publishes. Also accepts Flask-SSE JSON envelopes published by
+ * other services (delivered live, not kept in history), encoding each once per process.
  */
 export class RedisBroker implements Broker {
   readonly kind = "redis";
+  readonly history: boolean;
   private readonly listeners = new ChannelListeners();
   private readonly log = createLogger();
   private readonly clientLogs = { publisher: createLogger(), subscriber: createLogger() };
   private readonly timeoutMs: number;
+  private readonly historyOptions: HistoryOptions;
   private readonly options: RedisOptions;
   private readonly url: string;
-  private publisher: Redis | undefined;
+  private publisher: Scripted | undefined;
   private subscriber: Redis | undefined;
   /** Pending or confirmed SUBSCRIBE per channel; listeners wait on it. */
   private readonly subscriptions = new Map<string, Promise<void>>();
+  private readonly recoverCallbacks = new Set<() => void>();
 
-  constructor({ url, timeoutMs = 3000 }: RedisBrokerOptions) {
+  constructor({
+    url,
+    timeoutMs = 3000,
+    history = { maxLength: 1000, ttlSeconds: 3600 },
+  }: RedisBrokerOptions) {
     this.url = url;
     this.timeoutMs = timeoutMs;
+    this.historyOptions = history;
+    this.history = history.maxLength > 0 && history.ttlSeconds > 0;
     this.options = {
       // Without these, ioredis queues commands while Redis is down and a PUBLISH hangs
       // for about 74 s (20 retries). We fail fast instead and let callers answer 503.
@@ -57,8 +102,13 @@ export class RedisBroker implements Broker {
     return client;
   }
 
-  private getPublisher(): Redis {
-    this.publisher ??= this.connect("publisher");
+  private getPublisher(): Scripted {
+    if (this.publisher === undefined) {
+      const client = this.connect("publisher");
+      client.defineCommand("ssePublish", { numberOfKeys: 2, lua: PUBLISH_SCRIPT });
+      client.defineCommand("sseReadSince", { numberOfKeys: 1, lua: READ_SINCE_SCRIPT });
+      this.publisher = client as Scripted;
+    }
     return this.publisher;
   }
 
@@ -68,6 +118,23 @@ export class RedisBroker implements Broker {
       subscriber.on("messageBuffer", (channel: Buffer, message: Buffer) =>
         this.deliver(channel.toString(), message),
       );
+      let connectedBefore = false;
+      subscriber.on("ready", () => {
+        if (!connectedBefore) {
+          connectedBefore = true;
+          return;
+        }
+        // ioredis re-subscribes right after "ready"; a PING queued behind those commands
+        // answers once the subscriptions are live again. Then streams may catch up.
+        setImmediate(() => {
+          subscriber.ping().then(
+            () => {
+              for (const callback of this.recoverCallbacks) callback();
+            },
+            (error: unknown) => this.log.warn(`redis subscriber recovery: ${errorMessage(error)}`),
+          );
+        });
+      });
       this.subscriber = subscriber;
     }
     return this.subscriber;
@@ -75,11 +142,12 @@ export class RedisBroker implements Broker {
 
   private deliver(channel: string, message: Buffer): void {
     if (!isEnvelope(message)) {
-      this.listeners.dispatch(channel, message);
+      this.listeners.dispatch(channel, message, this.history ? frameId(message) : undefined);
       return;
     }
     try {
-      this.listeners.dispatch(channel, Buffer.from(encodeEnvelope(message.toString())));
+      const frame = Buffer.from(encodeEnvelope(message.toString()));
+      this.listeners.dispatch(channel, frame, undefined);
     } catch (error) {
       this.log.warn(`dropped a malformed message on channel ${channel}: ${errorMessage(error)}`);
     }
@@ -111,14 +179,46 @@ export class RedisBroker implements Broker {
     });
   }
 
-  publish(channel: string, frame: Uint8Array): Promise<number> {
-    return this.withTimeout(
+  async publish(channel: string, event: OutgoingEvent): Promise<PublishResult> {
+    const publisher = this.getPublisher();
+    if (!this.history) {
+      const frame = closeFrame(event.body, event.id);
+      const receivers = await this.withTimeout("publish", publisher.publish(channel, frame));
+      return { id: event.id, receivers, duplicate: false };
+    }
+    const { maxLength, ttlSeconds } = this.historyOptions;
+    const keyed = event.id !== undefined;
+    const [id, receivers] = await this.withTimeout(
       "publish",
-      this.getPublisher().publish(
+      publisher.ssePublish(
+        historyKey(channel),
+        keyed ? idempotencyKey(channel, event.id as string) : historyKey(channel),
         channel,
-        Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength),
+        event.body,
+        maxLength,
+        ttlSeconds,
+        keyed ? "1" : "0",
       ),
     );
+    return receivers < 0
+      ? { id, receivers: 0, duplicate: true }
+      : { id, receivers, duplicate: false };
+  }
+
+  async readSince(channel: string, position: string | undefined): Promise<Replay> {
+    const [status, lastId, rows] = await this.withTimeout(
+      "history read",
+      this.getPublisher().sseReadSince(
+        historyKey(channel),
+        position ?? "",
+        this.historyOptions.maxLength,
+      ),
+    );
+    const entries: HistoryEntry[] = rows.map(([id, fields]) => ({
+      id,
+      frame: Buffer.from(closeFrame(fields[1], id)),
+    }));
+    return { gap: status === "gap", lastId, entries };
   }
 
   subscribe(channel: string, listener: FrameListener): Promise<void> {
@@ -147,6 +247,11 @@ export class RedisBroker implements Broker {
 
   listenerCount(channel?: string): number {
     return this.listeners.count(channel);
+  }
+
+  onRecover(callback: () => void): () => void {
+    this.recoverCallbacks.add(callback);
+    return () => this.recoverCallbacks.delete(callback);
   }
 
   async ping(): Promise<boolean> {

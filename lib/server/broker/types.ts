@@ -1,7 +1,55 @@
 import "server-only";
 
-/** Receives the encoded bytes of one event frame. Shared by every stream: never mutate. */
-export type FrameListener = (frame: Uint8Array) => void;
+/**
+ * Receives one live event: its frame bytes (shared by every stream: never mutate), its
+ * history id when it has one (the frame then ends with `id: <id>\n\n`), and its channel.
+ */
+export type FrameListener = (frame: Uint8Array, id: string | undefined, channel: string) => void;
+
+/** An event to publish: its encoded fields (see `encodeEventBody`) and the publisher's id. */
+export interface OutgoingEvent {
+  body: string;
+  /**
+   * With history off, the event's `id:` (Flask-SSE's meaning). With history on, an
+   * idempotency key: a second publish with the same key on the same channel, within the
+   * history TTL, is not delivered again and resolves to the first one's result.
+   */
+  id?: string;
+}
+
+/** What a publish did. */
+export interface PublishResult {
+  /** The id on the wire: the history position with history on, else the publisher's id. */
+  id: string | undefined;
+  /** Server processes that received the event (Redis PUBLISH semantics); 0 for a duplicate. */
+  receivers: number;
+  /** True when the idempotency key was seen before and nothing was delivered. */
+  duplicate: boolean;
+}
+
+/** One stored event, framed with its id. */
+export interface HistoryEntry {
+  id: string;
+  frame: Uint8Array;
+}
+
+/** The answer to "what happened on this channel after this position?". */
+export interface Replay {
+  /** True when events after the position may be missing (trimmed, expired, or unknown id). */
+  gap: boolean;
+  /** The channel's newest position: where a stream starts when it has no position. */
+  lastId: string;
+  /** Events after the position, oldest first (empty when there is a gap). */
+  entries: HistoryEntry[];
+}
+
+/** History bounds. Either at 0 turns history off. */
+export interface HistoryOptions {
+  /** Events kept per channel (default 1000). */
+  maxLength: number;
+  /** Seconds an event is kept (default 3600). */
+  ttlSeconds: number;
+}
 
 /**
  * The transport between publishers and streams. Two implementations, Redis and in-memory,
@@ -9,10 +57,17 @@ export type FrameListener = (frame: Uint8Array) => void;
  */
 export interface Broker {
   readonly kind: "redis" | "memory";
-  /** Sends one encoded frame to a channel; resolves to the number of receiving processes. */
-  publish(channel: string, frame: Uint8Array): Promise<number>;
+  /** Whether events are kept, so streams can resume. */
+  readonly history: boolean;
   /**
-   * Adds a listener; resolves once the subscription is confirmed, so every frame published
+   * Publishes one event to a channel. With history on, appending to history and publishing
+   * are one atomic step: no live event is missing from history and vice versa.
+   */
+  publish(channel: string, event: OutgoingEvent): Promise<PublishResult>;
+  /** Reads history after `position` (undefined: none, just the newest position). */
+  readSince(channel: string, position: string | undefined): Promise<Replay>;
+  /**
+   * Adds a listener; resolves once the subscription is confirmed, so every event published
    * afterwards reaches it. Rejects with BrokerUnavailableError if that takes too long; the
    * caller still removes the listener.
    */
@@ -21,6 +76,11 @@ export interface Broker {
   unsubscribe(channel: string, listener: FrameListener): void;
   /** Listeners in this process, on one channel or on all. */
   listenerCount(channel?: string): number;
+  /**
+   * Calls back each time the subscription connection is back after a loss (subscriptions
+   * restored), so streams can catch up from history. Returns an unregister function.
+   */
+  onRecover(callback: () => void): () => void;
   /** Whether the broker can reach its backend now. */
   ping(): Promise<boolean>;
   /** Closes connections; for tests and shutdown. */

@@ -1,0 +1,25 @@
+import { getConfig } from "@/lib/server/config";
+import { errorResponse, HttpError, readJsonBody, requireBearer } from "@/lib/server/http";
+import { publishRequest } from "@/lib/server/publish";
+
+/**
+ * `POST /api/publish` for other services: `{ channel | channels, data, type?, id?, retry? }`
+ * with `Authorization: Bearer $SSE_PUBLISH_TOKEN`. Answers the event ids and receivers.
+ */
+export async function POST(request: Request): Promise<Response> {
+  try {
+    const { publishToken, publishMaxBytes } = getConfig();
+    if (publishToken === undefined) {
+      throw new HttpError(
+        404,
+        "publish_api_disabled",
+        "set SSE_PUBLISH_TOKEN to turn on the publish API",
+      );
+    }
+    requireBearer(request, publishToken);
+    const body = await readJsonBody(request, publishMaxBytes);
+    return Response.json(await publishRequest(body));
+  } catch (error) {
+    return errorResponse(error);
+  }
+}

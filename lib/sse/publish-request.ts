@@ -1,0 +1,43 @@
+import { z } from "zod";
+import { DEFAULT_CHANNEL, isValidChannel, MAX_CHANNEL_LENGTH } from "@/lib/sse/channel";
+
+// The same rules `encodeEvent` enforces, checked up front so the API can name the field.
+const SINGLE_LINE = /^[^\r\n\0]*$/;
+const FIELD_RULE = "must not contain CR, LF or NUL";
+
+const channelName = z
+  .string()
+  .refine(isValidChannel, `must be 1 to ${MAX_CHANNEL_LENGTH} characters of A-Z a-z 0-9 . _ : -`);
+
+/** Body of `POST /api/publish`. Isomorphic, so clients can validate before sending. */
+export const PUBLISH_REQUEST_SCHEMA = z
+  .strictObject({
+    channel: channelName.optional(),
+    channels: z.array(channelName).min(1).max(64).optional(),
+    data: z.json().refine((value) => value !== undefined, "is required"),
+    type: z.string().max(256).regex(SINGLE_LINE, FIELD_RULE).optional(),
+    id: z.union([z.string().min(1).max(256).regex(SINGLE_LINE, FIELD_RULE), z.int()]).optional(),
+    retry: z.int().min(0).max(86_400_000).optional(),
+  })
+  .refine((body) => !(body.channel !== undefined && body.channels !== undefined), {
+    message: "give channel or channels, not both",
+    path: ["channels"],
+  });
+
+export type PublishRequest = z.infer<typeof PUBLISH_REQUEST_SCHEMA>;
+
+/** The channels a publish request names (default `sse`), duplicates removed. */
+export function requestChannels(body: PublishRequest): string[] {
+  return [...new Set(body.channels ?? [body.channel ?? DEFAULT_CHANNEL])];
+}
+
+/** One readable sentence for the first problem zod found, naming the field. */
+export function describeIssue(error: z.ZodError): { field: string; message: string } {
+  const issue = error.issues[0];
+  const field = issue.path.length > 0 ? issue.path.join(".") : "body";
+  const message =
+    issue.code === "unrecognized_keys"
+      ? `unknown field ${issue.keys.map((k) => JSON.stringify(k)).join(", ")}`
+      : `${field}: ${issue.message}`;
+  return { field, message };
+}

@@ -1,4 +1,5 @@
-import { describe, expect, it } from "vitest";
+import { Redis } from "ioredis";
+import { describe, expect, inject, it } from "vitest";
 import { MemoryBroker } from "@/lib/server/broker/memory";
 import { RedisBroker } from "@/lib/server/broker/redis";
 import { type Broker, BrokerUnavailableError } from "@/lib/server/broker/types";
@@ -221,5 +222,34 @@ describe("resume with history (memory broker)", () => {
     expect(perChannel(a)).toEqual(["a2"]);
     expect(perChannel(b)).toEqual(["b2", "b3"]);
     resumed.close();
+  });
+});
+
+describe("broker faults (real Redis)", () => {
+  it("keeps streams open and catches up what was published while the subscriber was down", async () => {
+    const admin = new Redis(inject("redisUrl"));
+    const broker = new RedisBroker({ url: inject("redisUrl"), timeoutMs: 2000 });
+    const publisher = new RedisBroker({ url: inject("redisUrl"), timeoutMs: 2000 });
+    const channel = `fault-${process.pid}`;
+    const abort = new AbortController();
+    const s = parseEventStream(
+      await openEventStream({ ...streamOptions(broker, abort.signal), channels: [channel] }),
+    );
+    await publisher.publish(channel, body("before"));
+    await s.waitForEvents(1);
+
+    const recovered = new Promise<void>((resolve) => broker.onRecover(resolve));
+    const list = (await admin.client("LIST")) as string;
+    const id = /id=(\d+) [^\n]*name=next-sse:subscriber/.exec(list)?.[1] as string;
+    await admin.client("KILL", "ID", id);
+    // Published while this process has no subscription: only history has them.
+    for (const n of ["gap 1", "gap 2", "gap 3"]) await publisher.publish(channel, body(n));
+    await recovered;
+    await publisher.publish(channel, body("after"));
+    const events = await s.waitForEvents(5);
+    expect(events.map((e) => e.data)).toEqual(["before", "gap 1", "gap 2", "gap 3", "after"]);
+    abort.abort();
+    await Promise.all([broker.close(), publisher.close()]);
+    admin.disconnect();
   });
 });

@@ -1,20 +1,31 @@
+import { PrivateChannel } from "@/components/private-channel";
 import { Quickstart } from "@/components/quickstart";
+import { StreamBadge } from "@/components/stream-badge";
+import { mintChannelToken } from "@/lib/server/auth";
 import { DEFAULT_CHANNEL, isValidChannel } from "@/lib/sse/channel";
+import { PRIVATE_DEMO_CHANNEL } from "@/lib/sse/demo";
 
-export default async function HomePage({
-  searchParams,
-}: {
-  searchParams: Promise<Record<string, string | string[] | undefined>>;
-}) {
+type SearchParams = Promise<Record<string, string | string[] | undefined>>;
+
+export default async function HomePage({ searchParams }: { searchParams: SearchParams }) {
+  const params = await searchParams;
   // `/?channel=NAME` listens to another channel; the quickstart's is `sse`.
-  const requested = (await searchParams).channel;
   const channel =
-    typeof requested === "string" && isValidChannel(requested) ? requested : DEFAULT_CHANNEL;
+    typeof params.channel === "string" && isValidChannel(params.channel)
+      ? params.channel
+      : DEFAULT_CHANNEL;
   const streamUrl = channel === DEFAULT_CHANNEL ? "/stream" : `/stream?channel=${channel}`;
+  // The token is minted here, on the server; `/?private=no-token` shows the refusal.
+  const token =
+    params.private === "no-token" ? undefined : mintChannelToken([PRIVATE_DEMO_CHANNEL]);
+  const privateUrl = `/stream?channel=${PRIVATE_DEMO_CHANNEL}${token ? `&token=${token}` : ""}`;
   return (
     <main className="mx-auto flex max-w-2xl flex-col gap-6 px-4 py-12">
       <header>
-        <h1 className="text-3xl font-bold tracking-tight">next-sse Quickstart</h1>
+        <div className="flex items-center gap-3">
+          <h1 className="text-3xl font-bold tracking-tight">next-sse Quickstart</h1>
+          <StreamBadge streamUrl={streamUrl} />
+        </div>
         <p className="mt-2 text-zinc-600 dark:text-zinc-400">
           This page listens to <code className="font-mono">{streamUrl}</code>. Open{" "}
           <a className="font-medium underline" href="/hello" target="_blank" rel="noreferrer">
@@ -25,6 +36,7 @@ export default async function HomePage({
         </p>
       </header>
       <Quickstart streamUrl={streamUrl} />
+      <PrivateChannel streamUrl={privateUrl} channel={PRIVATE_DEMO_CHANNEL} />
     </main>
   );
 }

@@ -26,19 +26,19 @@ export function Quickstart({ streamUrl }: { streamUrl: string }) {
   const [log, setLog] = useState<LogEntry[]>([]);
   const { status } = useEventSource(streamUrl, {
     events: {
-      greeting: (data, event) => {
+      greeting: (data, { type, event }) => {
         setLog((entries) =>
           [
             {
               key: (entries[0]?.key ?? 0) + 1,
               at: new Date().toLocaleTimeString(),
-              type: event.type,
+              type,
               data: event.data,
             },
             ...entries,
           ].slice(0, MAX_LOG),
         );
-        alert(`The server says ${(data as { message?: string }).message}`);
+        alert(`The server says ${data.message}`);
       },
     },
     onError: () => alert("Failed to connect to event stream. Is Redis running?"),

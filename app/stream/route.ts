@@ -1,5 +1,7 @@
 import type { NextRequest } from "next/server";
+import { authorize } from "@/lib/server/authorize";
 import { getConfig } from "@/lib/server/config";
+import { preflight, withCors } from "@/lib/server/cors";
 import { openEventStream } from "@/lib/server/event-stream";
 import { errorResponse, SSE_HEADERS } from "@/lib/server/http";
 import { parseChannels } from "@/lib/sse/channel";
@@ -7,15 +9,26 @@ import { parseChannels } from "@/lib/sse/channel";
 /**
  * `GET /stream?channel=NAME[&channel=…]` (default `sse`): the events of those channels as
  * `text/event-stream`, resuming after `Last-Event-ID` (or `?lastEventId=`) with history.
- * 400 for an invalid channel, 503 when the broker cannot subscribe.
+ * 400 bad channel, 401/403 private channel without a valid token, 503 broker down or full.
  */
 export async function GET(request: NextRequest): Promise<Response> {
   try {
+    const { maxChannelsPerStream, maxChannelLength } = getConfig();
     const params = request.nextUrl.searchParams;
-    const channels = parseChannels(params, getConfig().maxChannelsPerStream);
+    const channels = parseChannels(params, maxChannelsPerStream, maxChannelLength);
+    await authorize(request, channels);
     const lastEventId = request.headers.get("last-event-id") ?? params.get("lastEventId");
     const stream = await openEventStream({ channels, lastEventId, signal: request.signal });
-    return new Response(stream, { headers: SSE_HEADERS });
+    return withCors(request, new Response(stream, { headers: SSE_HEADERS }));
+  } catch (error) {
+    return withCors(request, errorResponse(error));
+  }
+}
+
+/** CORS preflight, for origins in SSE_CORS_ORIGINS. */
+export function OPTIONS(request: NextRequest): Response {
+  try {
+    return preflight(request, "GET, OPTIONS");
   } catch (error) {
     return errorResponse(error);
   }

@@ -15,6 +15,12 @@ describe("parseConfig", () => {
       publishMaxBytes: 65536,
       historyMaxLength: 1000,
       historyTtlSeconds: 3600,
+      maxConnections: 20000,
+      maxChannelLength: 128,
+      secret: undefined,
+      privatePrefix: "private-",
+      tokenTtlSeconds: 3600,
+      corsOrigins: [],
     });
   });
 
@@ -32,6 +38,15 @@ describe("parseConfig", () => {
       redisUrl: undefined,
       heartbeatMs: 15000,
     });
+  });
+
+  it("reads the CORS allow-list", () => {
+    expect(
+      parseConfig({ SSE_CORS_ORIGINS: "https://a.example, http://localhost:3001" }).corsOrigins,
+    ).toEqual(["https://a.example", "http://localhost:3001"]);
+    expect(() => parseConfig({ SSE_CORS_ORIGINS: "https://a.example/path" })).toThrow(
+      /SSE_CORS_ORIGINS/,
+    );
   });
 
   it("names every invalid variable", () => {

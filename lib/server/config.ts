@@ -12,6 +12,34 @@ const redisUrl = z.preprocess(
 const integer = (fallback: number, min: number, max = Number.MAX_SAFE_INTEGER) =>
   z.preprocess(blankToUndefined, z.coerce.number().int().min(min).max(max).default(fallback));
 
+const optionalString = (schema: z.ZodString) => z.preprocess(blankToUndefined, schema.optional());
+
+const originList = z.preprocess(
+  blankToUndefined,
+  z
+    .string()
+    .transform((value) =>
+      value
+        .split(",")
+        .map((origin) => origin.trim())
+        .filter(Boolean),
+    )
+    .pipe(
+      z.array(
+        z.union([
+          z.literal("*"),
+          z
+            .url()
+            .refine(
+              (url) => new URL(url).origin === url,
+              "must be an origin like https://app.example",
+            ),
+        ]),
+      ),
+    )
+    .optional(),
+);
+
 const ENV_SCHEMA = z.object({
   SSE_REDIS_URL: redisUrl,
   REDIS_URL: redisUrl,
@@ -21,13 +49,16 @@ const ENV_SCHEMA = z.object({
   SSE_MAX_CHANNELS_PER_STREAM: integer(16, 1, 1024),
   SSE_MAX_BACKLOG_BYTES: integer(1024 * 1024, 1024),
   SSE_MAX_STREAM_SECONDS: integer(0, 0, 7 * 24 * 3600),
-  SSE_PUBLISH_TOKEN: z.preprocess(
-    blankToUndefined,
-    z.string().min(16, "must be at least 16 characters").optional(),
-  ),
+  SSE_MAX_CONNECTIONS: integer(20_000, 1, 1_000_000),
+  SSE_MAX_CHANNEL_LENGTH: integer(128, 1, 512),
+  SSE_PUBLISH_TOKEN: optionalString(z.string().min(16, "must be at least 16 characters")),
   SSE_PUBLISH_MAX_BYTES: integer(64 * 1024, 64, 16 * 1024 * 1024),
   SSE_HISTORY_MAX_LEN: integer(1000, 0, 1_000_000),
   SSE_HISTORY_TTL_SECONDS: integer(3600, 0, 30 * 24 * 3600),
+  SSE_SECRET: optionalString(z.string().min(32, "must be at least 32 characters")),
+  SSE_PRIVATE_PREFIX: z.preprocess(blankToUndefined, z.string().default("private-")),
+  SSE_TOKEN_TTL_SECONDS: integer(3600, 1, 30 * 24 * 3600),
+  SSE_CORS_ORIGINS: originList,
 });
 
 /** Every setting of next-sse, validated. See `.env.example` and the README's settings table. */
@@ -46,6 +77,10 @@ export interface SseConfig {
   maxBacklogBytes: number;
   /** Seconds before a stream is ended so the browser reconnects and resumes; 0 for never. */
   maxStreamSeconds: number;
+  /** Open streams one process serves; past it, 503 with Retry-After (default 20000). */
+  maxConnections: number;
+  /** Longest channel name (default 128). */
+  maxChannelLength: number;
   /** Bearer token for `POST /api/publish`; undefined turns the endpoint off. */
   publishToken: string | undefined;
   /** Largest publish API body, in bytes (default 64 KiB). */
@@ -54,6 +89,14 @@ export interface SseConfig {
   historyMaxLength: number;
   /** Seconds an event stays in history (default 3600); 0 turns history off. */
   historyTtlSeconds: number;
+  /** HMAC key for channel tokens; undefined: a random key per process (single instance only). */
+  secret: string | undefined;
+  /** Channels starting with this need a token (default `private-`). */
+  privatePrefix: string;
+  /** Lifetime of tokens `mintChannelToken` issues (default 3600 s). */
+  tokenTtlSeconds: number;
+  /** Origins allowed to read streams and publish cross-origin (`*` for any); empty for none. */
+  corsOrigins: string[];
 }
 
 /** Thrown at start-up for an invalid environment, naming every bad variable. */
@@ -89,6 +132,12 @@ export function parseConfig(env: Record<string, string | undefined>): SseConfig 
     publishMaxBytes: e.SSE_PUBLISH_MAX_BYTES,
     historyMaxLength: e.SSE_HISTORY_MAX_LEN,
     historyTtlSeconds: e.SSE_HISTORY_TTL_SECONDS,
+    maxConnections: e.SSE_MAX_CONNECTIONS,
+    maxChannelLength: e.SSE_MAX_CHANNEL_LENGTH,
+    secret: e.SSE_SECRET,
+    privatePrefix: e.SSE_PRIVATE_PREFIX,
+    tokenTtlSeconds: e.SSE_TOKEN_TTL_SECONDS,
+    corsOrigins: e.SSE_CORS_ORIGINS ?? [],
   };
 }
 

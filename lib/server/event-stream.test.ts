@@ -24,6 +24,7 @@ function streamOptions(
     heartbeatMs: extra.heartbeatMs ?? 0,
     maxBacklogBytes: extra.maxBacklogBytes ?? 1 << 20,
     maxStreamSeconds: extra.maxStreamSeconds ?? 0,
+    maxConnections: 1000,
   };
 }
 

@@ -1,7 +1,9 @@
 import "server-only";
 import { type Broker, type FrameListener, getBroker } from "@/lib/server/broker";
 import { getConfig } from "@/lib/server/config";
+import { HttpError } from "@/lib/server/http";
 import { encodeComment, encodeEvent } from "@/lib/sse/encode";
+import { RESET_EVENT, type ResetData } from "@/lib/sse/events";
 import {
   compareStreamIds,
   decodeLastEventId,
@@ -25,10 +27,9 @@ export interface EventStreamOptions {
   maxBacklogBytes: number;
   /** Seconds after which the stream ends with `retry: 0`, so the browser resumes; 0 for never. */
   maxStreamSeconds: number;
+  /** Streams this process serves at most; past it, 503. */
+  maxConnections: number;
 }
-
-/** The event a stream sends when history cannot fill a gap: the client should refetch. */
-export const RESET_EVENT = "reset";
 
 const encoder = new TextEncoder();
 const HEARTBEAT = encoder.encode(encodeComment());
@@ -117,7 +118,11 @@ class Connection {
       if (this.closed) return;
       const gaps = channels.filter((_, i) => forceGap || replays[i].gap);
       if (gaps.length > 0) {
-        this.push(encoder.encode(encodeEvent({ type: RESET_EVENT, data: { channels: gaps } })));
+        this.push(
+          encoder.encode(
+            encodeEvent({ type: RESET_EVENT, data: { channels: gaps } satisfies ResetData }),
+          ),
+        );
       }
       channels.forEach((channel, i) => {
         const replay = replays[i];
@@ -294,6 +299,7 @@ export function countOpenStreams(): number {
  * when the browser sees `open`, every event published from then on reaches it. Client
  * disconnect (signal abort or stream cancel) cleans up once.
  * @throws BrokerUnavailableError when the broker cannot subscribe or read history in time.
+ * @throws HttpError 503 when the process already serves SSE_MAX_CONNECTIONS streams.
  */
 export async function openEventStream(
   request: Pick<EventStreamOptions, "channels" | "signal"> & Partial<EventStreamOptions>,
@@ -305,8 +311,19 @@ export async function openEventStream(
     heartbeatMs: config.heartbeatMs,
     maxBacklogBytes: config.maxBacklogBytes,
     maxStreamSeconds: config.maxStreamSeconds,
+    maxConnections: config.maxConnections,
     ...request,
   };
+  if (open.size >= options.maxConnections) {
+    throw new HttpError(
+      503,
+      "too_many_streams",
+      `this server is at its limit of ${options.maxConnections} streams`,
+      {
+        "Retry-After": "5",
+      },
+    );
+  }
   // The client left before we started: nothing to subscribe, nobody to write to.
   if (options.signal.aborted) return new ReadableStream({ start: (c) => c.close() });
   const connection = new Connection(options, untrack);

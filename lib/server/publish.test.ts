@@ -27,16 +27,16 @@ describe("publish (Flask-SSE's sse.publish) over a real Redis", () => {
     );
     const receivers = await publish(
       { message: "Hi", lines: "a\nb" },
-      { type: "greeting", retry: 0, channel },
+      { type: "note", retry: 0, channel },
     );
     expect(receivers).toBe(1);
     for (const s of streams) {
       const [event] = await s.waitForEvents(1);
-      expect(event.event).toBe("greeting");
+      expect(event.event).toBe("note");
       expect(JSON.parse(event.data)).toEqual({ message: "Hi", lines: "a\nb" });
       expect(isStreamId(event.id ?? "")).toBe(true);
       expect(s.raw()).toContain(
-        `event: greeting\ndata: {"message":"Hi","lines":"a\\nb"}\nretry: 0\nid: ${event.id}\n\n`,
+        `event: note\ndata: {"message":"Hi","lines":"a\\nb"}\nretry: 0\nid: ${event.id}\n\n`,
       );
     }
     abort.abort();
@@ -47,6 +47,12 @@ describe("publish (Flask-SSE's sse.publish) over a real Redis", () => {
     const first = await publishEvent("once", { channel, id: 0 });
     const again = await publishEvent("once", { channel, id: 0 });
     expect(again).toEqual({ id: first.id, receivers: 0, duplicate: true });
+  });
+
+  it("types the data of event types in AppEvents", async () => {
+    expect(await publish({ message: "typed" }, { type: "greeting", channel: "typed" })).toBe(0);
+    // @ts-expect-error a greeting carries { message: string }
+    await publish({ msg: 1 }, { type: "greeting", channel: "typed" });
   });
 
   it("publishes on channel sse by default and answers 0 when nobody listens", async () => {

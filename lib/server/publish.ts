@@ -1,14 +1,16 @@
 import "server-only";
 import { getBroker, type PublishResult } from "@/lib/server/broker";
+import { getConfig } from "@/lib/server/config";
 import { HttpError } from "@/lib/server/http";
 import { assertChannel, DEFAULT_CHANNEL } from "@/lib/sse/channel";
 import { assertFieldValue, encodeEventBody } from "@/lib/sse/encode";
-import { describeIssue, PUBLISH_REQUEST_SCHEMA, requestChannels } from "@/lib/sse/publish-request";
+import type { EventData } from "@/lib/sse/events";
+import { describeIssue, publishRequestSchema, requestChannels } from "@/lib/sse/publish-request";
 
 /** Options of `publish`, as Flask-SSE's `sse.publish(data, type, id, retry, channel)`. */
-export interface PublishOptions {
-  /** Event type (`event:`); the browser's default is `message`. */
-  type?: string;
+export interface PublishOptions<T extends string = string> {
+  /** Event type (`event:`); the browser's default is `message`. Types in AppEvents type the data. */
+  type?: T;
   /**
    * With history off: the event's `id:`, as in Flask-SSE. With history on (the default),
    * an idempotency key: publishing the same id on the same channel again within the
@@ -28,11 +30,11 @@ export interface PublishOptions {
  * @throws SseInputError for an invalid channel, type, id, retry or data.
  * @throws BrokerUnavailableError when Redis does not answer within SSE_REDIS_TIMEOUT_MS.
  */
-export async function publishEvent(
-  data: unknown,
-  options: PublishOptions = {},
+export async function publishEvent<T extends string = string>(
+  data: EventData<T>,
+  options: PublishOptions<T> = {},
 ): Promise<PublishResult> {
-  const channel = assertChannel(options.channel ?? DEFAULT_CHANNEL);
+  const channel = assertChannel(options.channel ?? DEFAULT_CHANNEL, getConfig().maxChannelLength);
   const body = encodeEventBody({ data, type: options.type, retry: options.retry });
   const id = options.id === undefined ? undefined : String(options.id);
   if (id !== undefined) assertFieldValue("id", id);
@@ -46,7 +48,10 @@ export async function publishEvent(
  * @throws SseInputError for an invalid channel, type, id, retry or data.
  * @throws BrokerUnavailableError when Redis does not answer within SSE_REDIS_TIMEOUT_MS.
  */
-export async function publish(data: unknown, options: PublishOptions = {}): Promise<number> {
+export async function publish<T extends string = string>(
+  data: EventData<T>,
+  options: PublishOptions<T> = {},
+): Promise<number> {
   return (await publishEvent(data, options)).receivers;
 }
 
@@ -62,7 +67,7 @@ export interface PublishApiResult {
  * @throws BrokerUnavailableError when Redis does not answer in time.
  */
 export async function publishRequest(body: unknown): Promise<PublishApiResult> {
-  const parsed = PUBLISH_REQUEST_SCHEMA.safeParse(body);
+  const parsed = publishRequestSchema(getConfig().maxChannelLength).safeParse(body);
   if (!parsed.success) {
     const { field, message } = describeIssue(parsed.error);
     throw new HttpError(400, `invalid_${field.split(".")[0]}`, message);

@@ -3,27 +3,27 @@ import { SseInputError } from "@/lib/sse/encode";
 /** Flask-SSE's default channel. */
 export const DEFAULT_CHANNEL = "sse";
 
-/** Longest channel name accepted (default 128 characters). */
+/** Longest channel name accepted by default (SSE_MAX_CHANNEL_LENGTH). */
 export const MAX_CHANNEL_LENGTH = 128;
 
 // Letters, digits and `. _ : -`: safe in URLs, Redis keys and log lines, and free of the
 // characters our composite ids and Redis Cluster hash tags use (`,`, `=`, `{`, `}`).
 const CHANNEL_PATTERN = /^[A-Za-z0-9._:-]+$/;
 
-/** Whether `name` is a valid channel: 1 to 128 characters of `[A-Za-z0-9._:-]`. */
-export function isValidChannel(name: string): boolean {
-  return name.length > 0 && name.length <= MAX_CHANNEL_LENGTH && CHANNEL_PATTERN.test(name);
+/** Whether `name` is a valid channel: 1 to `maxLength` (128) characters of `[A-Za-z0-9._:-]`. */
+export function isValidChannel(name: string, maxLength = MAX_CHANNEL_LENGTH): boolean {
+  return name.length > 0 && name.length <= maxLength && CHANNEL_PATTERN.test(name);
 }
 
 /**
  * Validates one channel name.
  * @throws SseInputError naming the rule that failed.
  */
-export function assertChannel(name: string): string {
-  if (!isValidChannel(name)) {
+export function assertChannel(name: string, maxLength = MAX_CHANNEL_LENGTH): string {
+  if (!isValidChannel(name, maxLength)) {
     throw new SseInputError(
       "channel",
-      `invalid channel ${JSON.stringify(name.slice(0, MAX_CHANNEL_LENGTH + 1))}: use 1 to ${MAX_CHANNEL_LENGTH} characters of A-Z a-z 0-9 . _ : -`,
+      `invalid channel ${JSON.stringify(name.slice(0, 40))}${name.length > 40 ? "…" : ""}: use 1 to ${maxLength} characters of A-Z a-z 0-9 . _ : -`,
     );
   }
   return name;
@@ -34,12 +34,16 @@ export function assertChannel(name: string): string {
  * `sse`. Duplicates collapse; order is kept.
  * @throws SseInputError for an invalid name or more than `maxChannels`.
  */
-export function parseChannels(params: URLSearchParams, maxChannels: number): string[] {
+export function parseChannels(
+  params: URLSearchParams,
+  maxChannels: number,
+  maxLength = MAX_CHANNEL_LENGTH,
+): string[] {
   const names = params.getAll("channel");
   if (names.length === 0) return [DEFAULT_CHANNEL];
   const unique = [...new Set(names)];
   if (unique.length > maxChannels) {
     throw new SseInputError("channel", `too many channels: at most ${maxChannels} per stream`);
   }
-  return unique.map(assertChannel);
+  return unique.map((name) => assertChannel(name, maxLength));
 }

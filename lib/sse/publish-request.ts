@@ -5,24 +5,33 @@ import { DEFAULT_CHANNEL, isValidChannel, MAX_CHANNEL_LENGTH } from "@/lib/sse/c
 const SINGLE_LINE = /^[^\r\n\0]*$/;
 const FIELD_RULE = "must not contain CR, LF or NUL";
 
-const channelName = z
-  .string()
-  .refine(isValidChannel, `must be 1 to ${MAX_CHANNEL_LENGTH} characters of A-Z a-z 0-9 . _ : -`);
+const channelName = (maxLength: number) =>
+  z
+    .string()
+    .refine(
+      (name) => isValidChannel(name, maxLength),
+      `must be 1 to ${maxLength} characters of A-Z a-z 0-9 . _ : -`,
+    );
 
 /** Body of `POST /api/publish`. Isomorphic, so clients can validate before sending. */
-export const PUBLISH_REQUEST_SCHEMA = z
-  .strictObject({
-    channel: channelName.optional(),
-    channels: z.array(channelName).min(1).max(64).optional(),
-    data: z.json().refine((value) => value !== undefined, "is required"),
-    type: z.string().max(256).regex(SINGLE_LINE, FIELD_RULE).optional(),
-    id: z.union([z.string().min(1).max(256).regex(SINGLE_LINE, FIELD_RULE), z.int()]).optional(),
-    retry: z.int().min(0).max(86_400_000).optional(),
-  })
-  .refine((body) => !(body.channel !== undefined && body.channels !== undefined), {
-    message: "give channel or channels, not both",
-    path: ["channels"],
-  });
+export function publishRequestSchema(maxChannelLength = MAX_CHANNEL_LENGTH) {
+  return z
+    .strictObject({
+      channel: channelName(maxChannelLength).optional(),
+      channels: z.array(channelName(maxChannelLength)).min(1).max(64).optional(),
+      data: z.json().refine((value) => value !== undefined, "is required"),
+      type: z.string().max(256).regex(SINGLE_LINE, FIELD_RULE).optional(),
+      id: z.union([z.string().min(1).max(256).regex(SINGLE_LINE, FIELD_RULE), z.int()]).optional(),
+      retry: z.int().min(0).max(86_400_000).optional(),
+    })
+    .refine((body) => !(body.channel !== undefined && body.channels !== undefined), {
+      message: "give channel or channels, not both",
+      path: ["channels"],
+    });
+}
+
+/** The schema with the default channel rules. */
+export const PUBLISH_REQUEST_SCHEMA = publishRequestSchema();
 
 export type PublishRequest = z.infer<typeof PUBLISH_REQUEST_SCHEMA>;
 

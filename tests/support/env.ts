@@ -1,3 +1,5 @@
+import { createHmac } from "node:crypto";
+
 type TestVariable =
   | "APP_URL"
   | "DOWN_APP_URL"
@@ -8,6 +10,24 @@ type TestVariable =
 
 /** The publish API token of the test servers (tests only: never a real secret). */
 export const TEST_PUBLISH_TOKEN = "test-publish-token-0123456789";
+
+/** The channel-token key of the main test server (tests only). */
+export const TEST_SECRET = "test-secret-for-channel-tokens-0123456789";
+
+/** The one origin the main test server allows cross-origin. */
+export const TEST_ALLOWED_ORIGIN = "http://allowed.example";
+
+/**
+ * Mints a channel token the way lib/server/auth.ts does (the documented format, so other
+ * services can mint them too): base64url(JSON {channels, exp}) "." base64url(HMAC-SHA256).
+ */
+export function mintTestToken(channels: string[], expiresInSeconds: number, secret = TEST_SECRET) {
+  const payload = Buffer.from(
+    JSON.stringify({ channels, exp: Math.floor(Date.now() / 1000) + expiresInSeconds }),
+  ).toString("base64url");
+  const signature = createHmac("sha256", secret).update(payload).digest("base64url");
+  return `${payload}.${signature}`;
+}
 
 /** A URL or setting the Playwright global setup published for the tests. */
 export function testEnv(name: TestVariable): string {

@@ -1,4 +1,4 @@
-import { TEST_PUBLISH_TOKEN } from "./env";
+import { TEST_ALLOWED_ORIGIN, TEST_PUBLISH_TOKEN, TEST_SECRET } from "./env";
 import { ensureBuilt, startNextServer } from "./next-server";
 import { getFreePort } from "./ports";
 import { startRedisServer } from "./redis-server";
@@ -16,12 +16,17 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
   const redisUrl = process.env.TEST_REDIS_URL ?? ownRedis?.url ?? "";
   const deadPort = await getFreePort();
   const [app, down, memory, shortLived] = await Promise.all([
-    startNextServer({ SSE_REDIS_URL: redisUrl, SSE_PUBLISH_TOKEN: TEST_PUBLISH_TOKEN }),
+    startNextServer({
+      SSE_REDIS_URL: redisUrl,
+      SSE_PUBLISH_TOKEN: TEST_PUBLISH_TOKEN,
+      SSE_SECRET: TEST_SECRET,
+      SSE_CORS_ORIGINS: TEST_ALLOWED_ORIGIN,
+    }),
     startNextServer({
       SSE_REDIS_URL: `redis://127.0.0.1:${deadPort}`,
       SSE_REDIS_TIMEOUT_MS: "1000",
     }),
-    startNextServer({}),
+    startNextServer({ SSE_MAX_CONNECTIONS: "4" }),
     startNextServer({
       SSE_REDIS_URL: redisUrl,
       SSE_PUBLISH_TOKEN: TEST_PUBLISH_TOKEN,

@@ -1,4 +1,5 @@
 import { getConfig } from "@/lib/server/config";
+import { preflight, withCors } from "@/lib/server/cors";
 import { errorResponse, HttpError, readJsonBody, requireBearer } from "@/lib/server/http";
 import { publishRequest } from "@/lib/server/publish";
 
@@ -18,7 +19,16 @@ export async function POST(request: Request): Promise<Response> {
     }
     requireBearer(request, publishToken);
     const body = await readJsonBody(request, publishMaxBytes);
-    return Response.json(await publishRequest(body));
+    return withCors(request, Response.json(await publishRequest(body)));
+  } catch (error) {
+    return withCors(request, errorResponse(error));
+  }
+}
+
+/** CORS preflight, for origins in SSE_CORS_ORIGINS. */
+export function OPTIONS(request: Request): Response {
+  try {
+    return preflight(request, "POST, OPTIONS");
   } catch (error) {
     return errorResponse(error);
   }

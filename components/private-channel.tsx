@@ -1,0 +1,57 @@
+"use client";
+
+import { useState, useTransition } from "react";
+import { sendPrivateGreeting } from "@/app/actions";
+import { useEventSource } from "@/components/use-event-source";
+
+/**
+ * A private channel: the page's server component minted a token for it, so this stream
+ * opens; without one the server answers 401 and the panel shows why.
+ */
+export function PrivateChannel({ streamUrl, channel }: { streamUrl: string; channel: string }) {
+  const [messages, setMessages] = useState<string[]>([]);
+  const [pending, startTransition] = useTransition();
+  const { status, error } = useEventSource(streamUrl, {
+    events: { greeting: (data) => setMessages((m) => [data.message, ...m].slice(0, 20)) },
+  });
+  return (
+    <section
+      aria-label="Private channel"
+      className="rounded-xl border border-zinc-200 bg-white p-5 shadow-sm dark:border-zinc-800 dark:bg-zinc-900"
+    >
+      <div className="flex items-center justify-between gap-4">
+        <h2 className="font-semibold">
+          Private channel <code className="font-mono text-sm">{channel}</code>
+        </h2>
+        <span data-testid="private-status" data-status={status} className="text-sm font-medium">
+          {status}
+        </span>
+      </div>
+      {error && (
+        <p
+          role="alert"
+          data-testid="private-error"
+          className="mt-2 text-sm text-rose-700 dark:text-rose-300"
+        >
+          {error}
+        </p>
+      )}
+      <button
+        type="button"
+        disabled={pending || status !== "open"}
+        onClick={() => startTransition(() => sendPrivateGreeting().then(() => undefined))}
+        className="mt-3 rounded-lg bg-zinc-900 px-3 py-1.5 text-sm font-medium text-white disabled:opacity-40 dark:bg-zinc-100 dark:text-zinc-900"
+      >
+        Publish a private greeting
+      </button>
+      <ul data-testid="private-log" className="mt-3 space-y-1 font-mono text-sm">
+        {messages.map((message, i) => (
+          // biome-ignore lint/suspicious/noArrayIndexKey: an append-only log
+          <li key={`${messages.length - i}`} data-testid="private-event">
+            {message}
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}

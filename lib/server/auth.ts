@@ -1,0 +1,92 @@
+import "server-only";
+import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import { getConfig } from "@/lib/server/config";
+
+/** What a channel token grants. */
+export interface ChannelGrant {
+  /** Channel names, or prefixes ending in `*` (`private-user-42-*`). */
+  channels: string[];
+  /** Expiry, in seconds since the epoch. */
+  exp: number;
+}
+
+/** Why a token was not accepted: `invalid` (401) or `expired` (403). */
+export class TokenError extends Error {
+  constructor(
+    readonly reason: "invalid" | "expired",
+    message: string,
+  ) {
+    super(message);
+    this.name = "TokenError";
+  }
+}
+
+const GLOBAL_KEY = Symbol.for("next-sse.secret");
+type SecretHolder = { [GLOBAL_KEY]?: Buffer };
+
+/** SSE_SECRET, or one random key for this process (logged once: single instance only). */
+function getSecret(): Buffer {
+  const holder = globalThis as SecretHolder;
+  if (holder[GLOBAL_KEY] === undefined) {
+    const { secret } = getConfig();
+    if (secret === undefined) {
+      console.warn(
+        "[next-sse] SSE_SECRET is not set: channel tokens use a random key of this process (they fail on other instances and after a restart)",
+      );
+    }
+    holder[GLOBAL_KEY] = secret === undefined ? randomBytes(32) : Buffer.from(secret);
+  }
+  return holder[GLOBAL_KEY];
+}
+
+function sign(payload: string): string {
+  return createHmac("sha256", getSecret()).update(payload).digest("base64url");
+}
+
+/**
+ * Mints a token for the given channels (names, or prefixes ending in `*`), signed with
+ * SSE_SECRET (HMAC-SHA256). Browsers pass it as `?token=` or the `sse_token` cookie, since
+ * EventSource cannot send headers.
+ * @param ttlSeconds lifetime (default SSE_TOKEN_TTL_SECONDS, 3600).
+ */
+export function mintChannelToken(channels: string[], ttlSeconds?: number): string {
+  const exp = Math.floor(Date.now() / 1000) + (ttlSeconds ?? getConfig().tokenTtlSeconds);
+  const payload = Buffer.from(JSON.stringify({ channels, exp } satisfies ChannelGrant)).toString(
+    "base64url",
+  );
+  return `${payload}.${sign(payload)}`;
+}
+
+/**
+ * Checks a token's signature and expiry.
+ * @throws TokenError `invalid` for a malformed or forged token, `expired` past its expiry.
+ */
+export function verifyChannelToken(token: string): ChannelGrant {
+  const dot = token.indexOf(".");
+  const payload = token.slice(0, dot);
+  const given = Buffer.from(token.slice(dot + 1));
+  const expected = Buffer.from(sign(payload));
+  if (dot <= 0 || given.length !== expected.length || !timingSafeEqual(given, expected)) {
+    throw new TokenError("invalid", "the channel token is not valid");
+  }
+  let grant: ChannelGrant;
+  try {
+    grant = JSON.parse(Buffer.from(payload, "base64url").toString("utf8"));
+  } catch {
+    throw new TokenError("invalid", "the channel token is not valid");
+  }
+  if (!Array.isArray(grant.channels) || typeof grant.exp !== "number") {
+    throw new TokenError("invalid", "the channel token is not valid");
+  }
+  if (grant.exp * 1000 <= Date.now()) {
+    throw new TokenError("expired", "the channel token has expired");
+  }
+  return grant;
+}
+
+/** Whether a grant covers a channel: an exact name, or a prefix pattern ending in `*`. */
+export function grantCovers(grant: ChannelGrant, channel: string): boolean {
+  return grant.channels.some((pattern) =>
+    pattern.endsWith("*") ? channel.startsWith(pattern.slice(0, -1)) : pattern === channel,
+  );
+}

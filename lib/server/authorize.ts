@@ -1,0 +1,65 @@
+import "server-only";
+import { grantCovers, TokenError, verifyChannelToken } from "@/lib/server/auth";
+import { getConfig } from "@/lib/server/config";
+import { HttpError } from "@/lib/server/http";
+
+/** The cookie a page can set instead of `?token=`. */
+export const TOKEN_COOKIE = "sse_token";
+
+/** What an authorize hook sees. */
+export interface AuthorizeContext {
+  request: Request;
+  channels: readonly string[];
+  /** The token from `?token=` or the `sse_token` cookie, if any. */
+  token: string | undefined;
+}
+
+function readToken(request: Request): string | undefined {
+  const fromQuery = new URL(request.url).searchParams.get("token");
+  if (fromQuery) return fromQuery;
+  const cookie = request.headers.get("cookie") ?? "";
+  const match = new RegExp(`(?:^|;\\s*)${TOKEN_COOKIE}=([^;]+)`).exec(cookie);
+  return match ? decodeURIComponent(match[1]) : undefined;
+}
+
+/**
+ * The default policy: public channels are open to all; channels starting with
+ * SSE_PRIVATE_PREFIX (`private-`) need a token that names them.
+ * @throws HttpError 401 for a missing or bad token, 403 for an expired one or one for
+ * other channels.
+ */
+export function requireChannelTokens({ channels, token }: AuthorizeContext): void {
+  const { privatePrefix } = getConfig();
+  const locked = channels.filter((channel) => privatePrefix && channel.startsWith(privatePrefix));
+  if (locked.length === 0) return;
+  if (!token) {
+    throw new HttpError(
+      401,
+      "token_required",
+      `channel ${locked[0]} is private: pass a token as ?token= or the ${TOKEN_COOKIE} cookie`,
+    );
+  }
+  let grant: ReturnType<typeof verifyChannelToken>;
+  try {
+    grant = verifyChannelToken(token);
+  } catch (error) {
+    if (error instanceof TokenError && error.reason === "expired") {
+      throw new HttpError(403, "token_expired", error.message);
+    }
+    throw new HttpError(401, "invalid_token", "the channel token is not valid");
+  }
+  const denied = locked.find((channel) => !grantCovers(grant, channel));
+  if (denied !== undefined) {
+    throw new HttpError(403, "channel_forbidden", `the token does not grant channel ${denied}`);
+  }
+}
+
+/**
+ * Access control for streams, in one place (Flask-SSE's `@sse.before_request`, built in).
+ * Throw an HttpError to deny; return to allow. Replace or extend the default policy here,
+ * e.g. check the user's session for `user-<id>` channels.
+ */
+export async function authorize(request: Request, channels: readonly string[]): Promise<void> {
+  const context: AuthorizeContext = { request, channels, token: readToken(request) };
+  requireChannelTokens(context);
+}

@@ -1,0 +1,147 @@
+import { expect, test } from "@playwright/test";
+import {
+  mintTestToken,
+  publishViaApi,
+  TEST_ALLOWED_ORIGIN,
+  testEnv,
+  uniqueChannel,
+} from "../support/env";
+import { openStream } from "../support/sse-client";
+
+const app = () => testEnv("APP_URL");
+const errorOf = async (response: Response) => (await response.json()).error;
+
+test.describe("private channels", () => {
+  const channel = () => uniqueChannel("private-x");
+
+  test("401 without a token, and for a forged or malformed one", async () => {
+    const name = channel();
+    const missing = await fetch(`${app()}/stream?channel=${name}`);
+    expect(missing.status).toBe(401);
+    expect(await errorOf(missing)).toEqual({
+      code: "token_required",
+      message: `channel ${name} is private: pass a token as ?token= or the sse_token cookie`,
+    });
+    const forged = mintTestToken([name], 60, "another-secret-entirely-0123456789abcdef");
+    for (const token of [forged, "garbage", "a.b"]) {
+      const response = await fetch(`${app()}/stream?channel=${name}&token=${token}`);
+      expect(response.status).toBe(401);
+      expect((await errorOf(response)).code).toBe("invalid_token");
+    }
+  });
+
+  test("403 for an expired token and for a token of other channels", async () => {
+    const name = channel();
+    const expired = await fetch(
+      `${app()}/stream?channel=${name}&token=${mintTestToken([name], -5)}`,
+    );
+    expect(expired.status).toBe(403);
+    expect((await errorOf(expired)).code).toBe("token_expired");
+    const other = await fetch(
+      `${app()}/stream?channel=${name}&token=${mintTestToken(["private-other"], 60)}`,
+    );
+    expect(other.status).toBe(403);
+    expect(await errorOf(other)).toEqual({
+      code: "channel_forbidden",
+      message: `the token does not grant channel ${name}`,
+    });
+  });
+
+  test("a valid token opens the stream, by query or by cookie, with prefix grants", async () => {
+    const name = channel();
+    const byQuery = await openStream(
+      `${app()}/stream?channel=${name}&token=${mintTestToken([name], 60)}`,
+    );
+    expect(byQuery.response.status).toBe(200);
+    const byCookie = await openStream(`${app()}/stream?channel=${name}&channel=public-too`, {
+      Cookie: `sse_token=${mintTestToken(["private-x-*"], 60)}`,
+    });
+    expect(byCookie.response.status).toBe(200);
+    await publishViaApi({ channel: name, data: "secret" });
+    expect((await byQuery.waitForEvents(1))[0].data).toBe("secret");
+    expect((await byCookie.waitForEvents(1))[0].data).toBe("secret");
+    byQuery.close();
+    byCookie.close();
+  });
+});
+
+test.describe("limits", () => {
+  test("400 past the channels-per-stream limit and for an over-long name", async () => {
+    const many = Array.from({ length: 17 }, (_, i) => `channel=c${i}`).join("&");
+    const tooMany = await fetch(`${app()}/stream?${many}`);
+    expect(tooMany.status).toBe(400);
+    expect((await errorOf(tooMany)).message).toMatch(/at most 16/);
+    const long = await fetch(`${app()}/stream?channel=${"x".repeat(129)}`);
+    expect(long.status).toBe(400);
+    expect((await errorOf(long)).message).toMatch(/1 to 128 characters/);
+  });
+
+  test("503 with Retry-After past the connections limit, and room again after", async () => {
+    // The in-memory server allows 4 streams in all.
+    const base = testEnv("MEMORY_APP_URL");
+    const streams = [];
+    let refused: Response | undefined;
+    for (let i = 0; i < 5 && refused === undefined; i++) {
+      const s = await openStream(`${base}/stream?channel=limit-${i}`);
+      if (s.response.status === 503) refused = s.response;
+      else streams.push(s);
+    }
+    expect(refused?.status).toBe(503);
+    expect(refused?.headers.get("retry-after")).toBe("5");
+    expect((await errorOf(refused as Response)).code).toBe("too_many_streams");
+    for (const s of streams) s.close();
+    await expect
+      .poll(async () => {
+        const again = await openStream(`${base}/stream?channel=limit-again`);
+        again.close();
+        return again.response.status;
+      })
+      .toBe(200);
+  });
+
+  test("a stream past its maximum lifetime ends cleanly with retry 0", async () => {
+    const s = await openStream(`${testEnv("SHORT_APP_URL")}/stream?channel=${uniqueChannel()}`);
+    await s.ended;
+    expect(s.raw()).toMatch(/: reconnect\nretry: 0\n\n$/);
+  });
+});
+
+test.describe("CORS", () => {
+  test("answers a preflight from an allowed origin, refuses others", async () => {
+    for (const path of ["/stream", "/api/publish"]) {
+      const ok = await fetch(`${app()}${path}`, {
+        method: "OPTIONS",
+        headers: { Origin: TEST_ALLOWED_ORIGIN, "Access-Control-Request-Method": "GET" },
+      });
+      expect(ok.status).toBe(204);
+      expect(ok.headers.get("access-control-allow-origin")).toBe(TEST_ALLOWED_ORIGIN);
+      expect(ok.headers.get("access-control-allow-credentials")).toBe("true");
+      expect(ok.headers.get("access-control-allow-headers")).toContain("Last-Event-ID");
+      const denied = await fetch(`${app()}${path}`, {
+        method: "OPTIONS",
+        headers: { Origin: "http://evil.example", "Access-Control-Request-Method": "GET" },
+      });
+      expect(denied.status).toBe(403);
+      expect((await errorOf(denied)).code).toBe("origin_not_allowed");
+    }
+  });
+
+  test("lets an allowed origin read streams and publish, with credentials", async () => {
+    const s = await openStream(`${app()}/stream?channel=${uniqueChannel()}`, {
+      Origin: TEST_ALLOWED_ORIGIN,
+    });
+    expect(s.response.headers.get("access-control-allow-origin")).toBe(TEST_ALLOWED_ORIGIN);
+    expect(s.response.headers.get("vary")).toContain("Origin");
+    s.close();
+    const other = await openStream(`${app()}/stream?channel=${uniqueChannel()}`, {
+      Origin: "http://evil.example",
+    });
+    expect(other.response.headers.get("access-control-allow-origin")).toBeNull();
+    other.close();
+    const published = await publishViaApi(
+      { channel: uniqueChannel(), data: 1 },
+      { headers: { Origin: TEST_ALLOWED_ORIGIN } },
+    );
+    expect(published.headers.get("access-control-allow-origin")).toBe(TEST_ALLOWED_ORIGIN);
+  });
+});

@@ -243,23 +243,33 @@ function concat(parts: Uint8Array[], length: number): Uint8Array {
   return out;
 }
 
-// Process-wide write batching: connections with pending frames, flushed once per turn.
+// Process-wide write batching: connections with pending frames, flushed once per turn, in
+// slices, so the first sockets are written (and the kernel and clients get busy) while the
+// next slice is still being prepared, instead of all writes waiting for all the work.
+const FLUSH_SLICE = 64;
 let dirty: Connection[] = [];
+let flushing: Connection[] = [];
+let flushIndex = 0;
 let flushScheduled = false;
 
 function scheduleFlush(connection: Connection): void {
   dirty.push(connection);
   if (flushScheduled) return;
   flushScheduled = true;
-  setImmediate(flushAll);
+  setImmediate(flushSlice);
 }
 
-function flushAll(): void {
-  const batch = dirty;
-  dirty = [];
-  flushScheduled = false;
+function flushSlice(): void {
+  if (flushIndex >= flushing.length) {
+    flushing = dirty;
+    dirty = [];
+    flushIndex = 0;
+  }
   const now = Date.now();
-  for (const connection of batch) connection.flush(now);
+  const end = Math.min(flushing.length, flushIndex + FLUSH_SLICE);
+  for (; flushIndex < end; flushIndex++) flushing[flushIndex].flush(now);
+  if (flushIndex < flushing.length || dirty.length > 0) setImmediate(flushSlice);
+  else flushScheduled = false;
 }
 
 const open = new Set<Connection>();

@@ -202,6 +202,7 @@ class Connection {
     }
     // The queue is bounded: a client that stops reading is dropped, not buffered forever.
     if ((controller.desiredSize ?? 0) < 0) {
+      counters.slowConsumerDrops++;
       this.close(new Error("slow consumer: backlog limit exceeded"));
     }
   }
@@ -273,10 +274,13 @@ function flushSlice(): void {
 }
 
 const open = new Set<Connection>();
+/** Process-wide stream counters, for health and metrics. */
+const counters = { opened: 0, slowConsumerDrops: 0 };
 let heartbeatTimer: NodeJS.Timeout | undefined;
 
 function track(connection: Connection, heartbeatMs: number): void {
   open.add(connection);
+  counters.opened++;
   if (heartbeatMs > 0 && heartbeatTimer === undefined) {
     // Checked at a quarter of the interval, so an idle stream hears from us within 1.25x.
     heartbeatTimer = setInterval(
@@ -301,6 +305,11 @@ function untrack(connection: Connection): void {
 /** Streams open in this process. */
 export function countOpenStreams(): number {
   return open.size;
+}
+
+/** Streams opened since start, and streams dropped for not reading (over their backlog). */
+export function streamCounters(): Readonly<typeof counters> {
+  return counters;
 }
 
 /**

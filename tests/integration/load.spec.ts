@@ -1,0 +1,104 @@
+import { connect } from "node:net";
+import { expect, test } from "@playwright/test";
+import { Redis } from "ioredis";
+import { publishViaApi, TEST_PUBLISH_TOKEN, testEnv, uniqueChannel } from "../support/env";
+import { startNextServer, type TestServer } from "../support/next-server";
+import { openStream, type TestStream } from "../support/sse-client";
+
+// Bounded load tests on loopback: they check behaviour (drops, releases), not timings.
+// They count streams and listeners, so they get a server of their own.
+let app: TestServer;
+test.beforeAll(async () => {
+  app = await startNextServer({
+    SSE_REDIS_URL: testEnv("TEST_REDIS_URL"),
+    SSE_PUBLISH_TOKEN: TEST_PUBLISH_TOKEN,
+  });
+});
+test.afterAll(() => app?.stop());
+test.describe.configure({ mode: "serial" });
+
+const health = async () => (await fetch(`${app.url}/api/health`)).json();
+
+test("a client that stops reading is dropped past its backlog; the others get every event", async () => {
+  test.setTimeout(90_000);
+  const channel = uniqueChannel("slow");
+  const url = new URL(`${app.url}/stream?channel=${channel}`);
+  // The stalled client: a raw socket that sends its request and never reads again.
+  const stalled = connect(Number(url.port), url.hostname);
+  stalled.write(
+    `GET ${url.pathname}${url.search} HTTP/1.1\r\nHost: ${url.host}\r\nAccept: text/event-stream\r\n\r\n`,
+  );
+  stalled.pause();
+  const stalledClosed = new Promise<void>((resolve) => stalled.once("close", () => resolve()));
+  stalled.on("error", () => {});
+  const readers: TestStream[] = await Promise.all(
+    Array.from({ length: 3 }, () => openStream(url.href)),
+  );
+  await expect.poll(async () => (await health()).listeners).toBeGreaterThanOrEqual(4);
+  const dropsBefore = (await health()).slowConsumerDrops;
+
+  // 16 MB in all: more than the stalled client's 1 MiB backlog plus what loopback TCP
+  // buffers can hold, so the server must give up on it.
+  const payload = "x".repeat(16 * 1024);
+  const total = 1000;
+  for (let i = 0; i < total; i++) {
+    const response = await publishViaApi({ channel, data: `${i}|${payload}` }, { base: app.url });
+    expect(response.status).toBe(200);
+  }
+  for (const reader of readers) {
+    const events = await reader.waitForEvents(total, 60_000);
+    expect(events.map((e) => Number(e.data.split("|")[0]))).toEqual(
+      Array.from({ length: total }, (_, i) => i),
+    );
+    reader.close();
+  }
+  expect((await health()).slowConsumerDrops).toBe(dropsBefore + 1);
+  // Once it reads again it gets what the kernel held, then the server's close.
+  stalled.resume();
+  await stalledClosed;
+});
+
+test("10,000 streams opened and closed in waves leave no listener, subscription or growth behind", async () => {
+  test.setTimeout(180_000);
+  const redis = new Redis(testEnv("TEST_REDIS_URL"));
+  const pid = app.pid;
+  const rssKb = async () => {
+    const { readFile } = await import("node:fs/promises");
+    return Number(/VmRSS:\s+(\d+)/.exec(await readFile(`/proc/${pid}/status`, "utf8"))?.[1]);
+  };
+  const prefix = uniqueChannel("wave");
+  const before = await health();
+  const waves = 10;
+  const perWave = 1000;
+  const rssAfterWave: number[] = [];
+  for (let wave = 0; wave < waves; wave++) {
+    const streams: TestStream[] = [];
+    for (let i = 0; i < perWave; i += 100) {
+      streams.push(
+        ...(await Promise.all(
+          Array.from({ length: 100 }, (_, k) =>
+            openStream(`${app.url}/stream?channel=${prefix}-${(i + k) % 50}`),
+          ),
+        )),
+      );
+    }
+    expect(streams.every((s) => s.response.status === 200)).toBe(true);
+    for (const s of streams) s.close();
+    await expect
+      .poll(async () => (await health()).streams, { timeout: 30_000 })
+      .toBe(before.streams);
+    rssAfterWave.push(await rssKb());
+  }
+  const after = await health();
+  expect(after.listeners).toBe(before.listeners);
+  const channels = Array.from({ length: 50 }, (_, i) => `${prefix}-${i}`);
+  const numsub = (await redis.pubsub("NUMSUB", ...channels)) as Array<string | number>;
+  expect(numsub.filter((_, i) => i % 2 === 1).map(Number)).toEqual(channels.map(() => 0));
+  // RSS saws up and down with garbage collection; what matters is that its floor over
+  // the last waves is no higher than over the early ones (after warm-up).
+  const floor = (from: number, to: number) => Math.min(...rssAfterWave.slice(from, to));
+  const growthKb = floor(waves / 2, waves) - floor(1, waves / 2);
+  console.log(`leak check: RSS after each wave (kB): ${rssAfterWave.join(", ")}`);
+  expect(growthKb).toBeLessThan(40 * 1024);
+  redis.disconnect();
+});

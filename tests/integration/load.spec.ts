@@ -94,11 +94,11 @@ test("10,000 streams opened and closed in waves leave no listener, subscription 
   const channels = Array.from({ length: 50 }, (_, i) => `${prefix}-${i}`);
   const numsub = (await redis.pubsub("NUMSUB", ...channels)) as Array<string | number>;
   expect(numsub.filter((_, i) => i % 2 === 1).map(Number)).toEqual(channels.map(() => 0));
-  // RSS saws up and down with garbage collection; what matters is that its floor over
-  // the last waves is no higher than over the early ones (after warm-up).
-  const floor = (from: number, to: number) => Math.min(...rssAfterWave.slice(from, to));
-  const growthKb = floor(waves / 2, waves) - floor(1, waves / 2);
+  // RSS saws up and down with garbage collection (V8 keeps pages it freed), so single
+  // samples say little. A leak shows as a climb past the early waves' envelope: 10,000
+  // streams at 80 kB each would add about 800 MB.
+  const earlyPeak = Math.max(...rssAfterWave.slice(0, waves / 2));
   console.log(`leak check: RSS after each wave (kB): ${rssAfterWave.join(", ")}`);
-  expect(growthKb).toBeLessThan(40 * 1024);
+  expect(rssAfterWave[waves - 1]).toBeLessThan(earlyPeak * 1.15);
   redis.disconnect();
 });

@@ -21,6 +21,8 @@ describe("parseConfig", () => {
       privatePrefix: "private-",
       tokenTtlSeconds: 3600,
       corsOrigins: [],
+      metricsToken: undefined,
+      shutdownTimeoutMs: 5000,
     });
   });
 

@@ -59,6 +59,8 @@ const ENV_SCHEMA = z.object({
   SSE_PRIVATE_PREFIX: z.preprocess(blankToUndefined, z.string().default("private-")),
   SSE_TOKEN_TTL_SECONDS: integer(3600, 1, 30 * 24 * 3600),
   SSE_CORS_ORIGINS: originList,
+  SSE_METRICS_TOKEN: optionalString(z.string().min(16, "must be at least 16 characters")),
+  SSE_SHUTDOWN_TIMEOUT_MS: integer(5000, 0, 600_000),
 });
 
 /** Every setting of next-sse, validated. See `.env.example` and the README's settings table. */
@@ -97,6 +99,10 @@ export interface SseConfig {
   tokenTtlSeconds: number;
   /** Origins allowed to read streams and publish cross-origin (`*` for any); empty for none. */
   corsOrigins: string[];
+  /** Bearer token for `GET /api/metrics`; undefined leaves it open. */
+  metricsToken: string | undefined;
+  /** On SIGTERM, exit after at most this long even if clients hold on (default 5000 ms). */
+  shutdownTimeoutMs: number;
 }
 
 /** Thrown at start-up for an invalid environment, naming every bad variable. */
@@ -138,6 +144,8 @@ export function parseConfig(env: Record<string, string | undefined>): SseConfig 
     privatePrefix: e.SSE_PRIVATE_PREFIX,
     tokenTtlSeconds: e.SSE_TOKEN_TTL_SECONDS,
     corsOrigins: e.SSE_CORS_ORIGINS ?? [],
+    metricsToken: e.SSE_METRICS_TOKEN,
+    shutdownTimeoutMs: e.SSE_SHUTDOWN_TIMEOUT_MS,
   };
 }
 

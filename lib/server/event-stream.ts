@@ -2,6 +2,8 @@ import "server-only";
 import { type Broker, type FrameListener, getBroker } from "@/lib/server/broker";
 import { getConfig } from "@/lib/server/config";
 import { HttpError } from "@/lib/server/http";
+import { updatePresence } from "@/lib/server/presence";
+import { installShutdown, isDraining } from "@/lib/server/shutdown";
 import { encodeComment, encodeEvent } from "@/lib/sse/encode";
 import { RESET_EVENT, type ResetData } from "@/lib/sse/events";
 import {
@@ -54,6 +56,8 @@ class Connection {
   private controller: ReadableStreamDefaultController<Uint8Array> | undefined;
   private closed = false;
   private ending = false;
+  /** Counted in presence (only streams that started). */
+  counted = false;
   private lifetime: NodeJS.Timeout | undefined;
   private catchingUp: boolean;
   private buffered: Buffered[] = [];
@@ -87,6 +91,7 @@ class Connection {
       if (position !== undefined && compareStreamIds(id, position) <= 0) return;
       this.positions[channel] = id;
     }
+    counters.delivered++;
     if (!this.multi) {
       this.push(frame);
       return;
@@ -118,6 +123,7 @@ class Connection {
       if (this.closed) return;
       const gaps = channels.filter((_, i) => forceGap || replays[i].gap);
       if (gaps.length > 0) {
+        counters.resets++;
         this.push(
           encoder.encode(
             encodeEvent({ type: RESET_EVENT, data: { channels: gaps } satisfies ResetData }),
@@ -129,6 +135,7 @@ class Connection {
         if (gaps.includes(channel) || this.positions[channel] === undefined) {
           this.positions[channel] = replay.lastId;
         }
+        counters.replayed += replay.entries.length;
         for (const entry of replay.entries) this.deliver(entry.frame, entry.id, channel);
       });
       for (const { frame, id, channel } of this.buffered) this.deliver(frame, id, channel);
@@ -221,6 +228,7 @@ class Connection {
     this.buffered = [];
     clearTimeout(this.lifetime);
     this.offRecover();
+    if (this.counted) updatePresence(this.options.channels, -1);
     for (const channel of this.options.channels) {
       this.options.broker.unsubscribe(channel, this.listener);
     }
@@ -275,7 +283,7 @@ function flushSlice(): void {
 
 const open = new Set<Connection>();
 /** Process-wide stream counters, for health and metrics. */
-const counters = { opened: 0, slowConsumerDrops: 0 };
+const counters = { opened: 0, delivered: 0, replayed: 0, slowConsumerDrops: 0, resets: 0 };
 let heartbeatTimer: NodeJS.Timeout | undefined;
 
 function track(connection: Connection, heartbeatMs: number): void {
@@ -302,12 +310,17 @@ function untrack(connection: Connection): void {
   }
 }
 
+/** Ends every open stream with `retry: 0`, so browsers reconnect (elsewhere) and resume. */
+export function endAllStreams(): void {
+  for (const connection of open) connection.end();
+}
+
 /** Streams open in this process. */
 export function countOpenStreams(): number {
   return open.size;
 }
 
-/** Streams opened since start, and streams dropped for not reading (over their backlog). */
+/** Streams opened, events delivered and replayed, slow-consumer drops and resets, since start. */
 export function streamCounters(): Readonly<typeof counters> {
   return counters;
 }
@@ -325,7 +338,7 @@ export async function openEventStream(
 ): Promise<ReadableStream<Uint8Array>> {
   const config = getConfig();
   const options: EventStreamOptions = {
-    broker: getBroker(),
+    broker: request.broker ?? getBroker(),
     retryMs: config.retryMs,
     heartbeatMs: config.heartbeatMs,
     maxBacklogBytes: config.maxBacklogBytes,
@@ -333,6 +346,11 @@ export async function openEventStream(
     maxConnections: config.maxConnections,
     ...request,
   };
+  if (isDraining()) {
+    throw new HttpError(503, "shutting_down", "this server is shutting down: reconnect", {
+      "Retry-After": "1",
+    });
+  }
   if (open.size >= options.maxConnections) {
     throw new HttpError(
       503,
@@ -365,6 +383,9 @@ export async function openEventStream(
     connection.close();
     throw error;
   }
+  connection.counted = true;
+  updatePresence(options.channels, 1);
+  installShutdown(endAllStreams, config.shutdownTimeoutMs);
   const hello = encoder.encode(`: connected\nretry: ${options.retryMs}\n\n`);
   return new ReadableStream<Uint8Array>(
     {

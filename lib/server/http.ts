@@ -1,6 +1,7 @@
 import "server-only";
 import { timingSafeEqual } from "node:crypto";
 import { BrokerUnavailableError } from "@/lib/server/broker/types";
+import { countRejected } from "@/lib/server/counters";
 import { SseInputError } from "@/lib/sse/encode";
 
 /** Headers of every SSE response: no caching, no compression, no proxy buffering. */
@@ -40,12 +41,15 @@ export function jsonError(
  */
 export function errorResponse(error: unknown): Response {
   if (error instanceof HttpError) {
+    countRejected(error.code);
     return jsonError(error.status, error.code, error.message, error.headers);
   }
   if (error instanceof SseInputError) {
+    countRejected(`invalid_${error.field}`);
     return jsonError(400, `invalid_${error.field}`, error.message);
   }
   if (error instanceof BrokerUnavailableError) {
+    countRejected("broker_unavailable");
     return jsonError(503, "broker_unavailable", `event broker unavailable: ${error.message}`, {
       "Retry-After": "5",
     });

@@ -1,6 +1,7 @@
 import "server-only";
 import { getBroker, type PublishResult } from "@/lib/server/broker";
 import { getConfig } from "@/lib/server/config";
+import { requestCounters } from "@/lib/server/counters";
 import { HttpError } from "@/lib/server/http";
 import { assertChannel, DEFAULT_CHANNEL } from "@/lib/sse/channel";
 import { assertFieldValue, encodeEventBody } from "@/lib/sse/encode";
@@ -38,7 +39,9 @@ export async function publishEvent<T extends string = string>(
   const body = encodeEventBody({ data, type: options.type, retry: options.retry });
   const id = options.id === undefined ? undefined : String(options.id);
   if (id !== undefined) assertFieldValue("id", id);
-  return getBroker().publish(channel, { body, id });
+  const result = await getBroker().publish(channel, { body, id });
+  if (!result.duplicate) requestCounters.published++;
+  return result;
 }
 
 /**

@@ -67,12 +67,20 @@ export function parseEventStream(body: ReadableStream<Uint8Array>): ParsedStream
     },
   });
   const text = body.pipeThrough(new TextDecoderStream() as TransformStream<Uint8Array, string>);
+  // Only the text after the last complete block is scanned again, so long streams stay linear.
+  let tail = "";
   parsed.ended = (async () => {
     try {
       for await (const chunk of text) {
-        const start = Math.max(0, raw.lastIndexOf("\n\n") + 1);
         raw += chunk;
-        for (const match of raw.slice(start).matchAll(ID_LINE)) parsed.lastEventId = match[1];
+        tail += chunk;
+        const cut = tail.lastIndexOf("\n\n");
+        if (cut >= 0) {
+          for (const match of `\n${tail.slice(0, cut + 1)}`.matchAll(ID_LINE)) {
+            parsed.lastEventId = match[1];
+          }
+          tail = tail.slice(cut + 2);
+        }
         parser.feed(chunk);
       }
     } catch {

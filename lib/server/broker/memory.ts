@@ -103,6 +103,13 @@ export class MemoryBroker implements Broker {
     return () => {};
   }
 
+  /** One process: the listeners are the presence. */
+  async reportPresence(): Promise<void> {}
+
+  async countSubscribers(channel: string): Promise<number> {
+    return this.listeners.count(channel);
+  }
+
   async ping(): Promise<boolean> {
     return true;
   }

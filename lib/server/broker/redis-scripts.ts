@@ -82,3 +82,8 @@ export function historyKey(channel: string): string {
 export function idempotencyKey(channel: string, id: string): string {
   return `sse:seen:{${channel}}:${id}`;
 }
+
+/** The presence hash of a channel: instance id -> "count:expiresAtMs". */
+export function presenceKey(channel: string): string {
+  return `sse:presence:{${channel}}`;
+}

@@ -5,6 +5,7 @@ import {
   historyKey,
   idempotencyKey,
   PUBLISH_SCRIPT,
+  presenceKey,
   READ_SINCE_SCRIPT,
 } from "@/lib/server/broker/redis-scripts";
 import {
@@ -252,6 +253,39 @@ export class RedisBroker implements Broker {
   onRecover(callback: () => void): () => void {
     this.recoverCallbacks.add(callback);
     return () => this.recoverCallbacks.delete(callback);
+  }
+
+  async reportPresence(
+    instanceId: string,
+    counts: ReadonlyMap<string, number>,
+    ttlMs: number,
+  ): Promise<void> {
+    const expiresAt = Date.now() + ttlMs;
+    const pipeline = this.getPublisher().pipeline();
+    for (const [channel, count] of counts) {
+      const key = presenceKey(channel);
+      if (count > 0) {
+        pipeline.hset(key, instanceId, `${count}:${expiresAt}`);
+        pipeline.pexpire(key, ttlMs);
+      } else {
+        pipeline.hdel(key, instanceId);
+      }
+    }
+    await this.withTimeout("presence report", pipeline.exec());
+  }
+
+  async countSubscribers(channel: string): Promise<number> {
+    const entries = await this.withTimeout(
+      "presence read",
+      this.getPublisher().hgetall(presenceKey(channel)),
+    );
+    const now = Date.now();
+    let total = 0;
+    for (const value of Object.values(entries)) {
+      const [count, expiresAt] = value.split(":").map(Number);
+      if (expiresAt > now) total += count;
+    }
+    return total;
   }
 
   async ping(): Promise<boolean> {

@@ -81,6 +81,17 @@ export interface Broker {
    * restored), so streams can catch up from history. Returns an unregister function.
    */
   onRecover(callback: () => void): () => void;
+  /**
+   * Records how many streams this instance has per channel, valid for `ttlMs`, so other
+   * instances can count them; a crashed instance drops out when its entries expire.
+   */
+  reportPresence(
+    instanceId: string,
+    counts: ReadonlyMap<string, number>,
+    ttlMs: number,
+  ): Promise<void>;
+  /** Streams on a channel across every instance that reported in time. */
+  countSubscribers(channel: string): Promise<number>;
   /** Whether the broker can reach its backend now. */
   ping(): Promise<boolean>;
   /** Closes connections; for tests and shutdown. */

@@ -1,0 +1,110 @@
+import "server-only";
+import { Counter, Gauge, Registry } from "prom-client";
+import { getBroker } from "@/lib/server/broker";
+import { requestCounters } from "@/lib/server/counters";
+import { countOpenStreams, streamCounters } from "@/lib/server/event-stream";
+import { localPresence } from "@/lib/server/presence";
+
+/** A counter whose value is read from a running total when scraped. */
+function totalCounter(registry: Registry, name: string, help: string, read: () => number) {
+  let reported = 0;
+  return new Counter({
+    name,
+    help,
+    registers: [registry],
+    collect() {
+      const value = read();
+      if (value > reported) this.inc(value - reported);
+      reported = value;
+    },
+  });
+}
+
+function createRegistry(): Registry {
+  const registry = new Registry();
+  new Gauge({
+    name: "sse_open_streams",
+    help: "Streams open in this instance.",
+    registers: [registry],
+    collect() {
+      this.set(countOpenStreams());
+    },
+  });
+  new Gauge({
+    name: "sse_channel_subscribers",
+    help: "Streams per channel in this instance.",
+    labelNames: ["channel"],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [channel, count] of localPresence()) this.set({ channel }, count);
+    },
+  });
+  const counters = streamCounters();
+  totalCounter(registry, "sse_streams_opened_total", "Streams opened.", () => counters.opened);
+  totalCounter(
+    registry,
+    "sse_events_published_total",
+    "Events published by this instance.",
+    () => requestCounters.published,
+  );
+  totalCounter(
+    registry,
+    "sse_events_delivered_total",
+    "Events written to streams (one per stream).",
+    () => counters.delivered,
+  );
+  totalCounter(
+    registry,
+    "sse_events_replayed_total",
+    "Events replayed from history on resume.",
+    () => counters.replayed,
+  );
+  totalCounter(
+    registry,
+    "sse_resets_total",
+    "Reset events sent (history could not fill a gap).",
+    () => counters.resets,
+  );
+  totalCounter(
+    registry,
+    "sse_slow_consumer_drops_total",
+    "Streams dropped for not reading.",
+    () => counters.slowConsumerDrops,
+  );
+  totalCounter(
+    registry,
+    "sse_broker_reconnects_total",
+    "Times the broker's subscription came back after a loss.",
+    () => requestCounters.brokerRecoveries,
+  );
+  const reportedRejections = new Map<string, number>();
+  new Counter({
+    name: "sse_rejected_requests_total",
+    help: "Requests refused, by reason.",
+    labelNames: ["reason"],
+    registers: [registry],
+    collect() {
+      for (const [reason, value] of requestCounters.rejected) {
+        const before = reportedRejections.get(reason) ?? 0;
+        if (value > before) this.inc({ reason }, value - before);
+        reportedRejections.set(reason, value);
+      }
+    },
+  });
+  getBroker().onRecover(() => {
+    requestCounters.brokerRecoveries++;
+  });
+  return registry;
+}
+
+const GLOBAL_KEY = Symbol.for("next-sse.metrics");
+type MetricsHolder = { [GLOBAL_KEY]?: Registry };
+
+/** The Prometheus text exposition of this instance's metrics. */
+export async function renderMetrics(): Promise<{ body: string; contentType: string }> {
+  const holder = globalThis as MetricsHolder;
+  holder[GLOBAL_KEY] ??= createRegistry();
+  const registry = holder[GLOBAL_KEY];
+  return { body: await registry.metrics(), contentType: registry.contentType };
+}

@@ -1,0 +1,134 @@
+import { expect, test } from "@playwright/test";
+import { publishViaApi, TEST_PUBLISH_TOKEN, testEnv, uniqueChannel } from "../support/env";
+import { startNextServer, type TestServer } from "../support/next-server";
+import { openStream } from "../support/sse-client";
+
+// Two `next start` instances on one Redis, as behind a load balancer.
+let a: TestServer;
+let b: TestServer;
+const METRICS_TOKEN = "test-metrics-token-0123456789";
+
+test.describe.configure({ mode: "serial" });
+test.beforeAll(async () => {
+  const env = {
+    SSE_REDIS_URL: testEnv("TEST_REDIS_URL"),
+    SSE_PUBLISH_TOKEN: TEST_PUBLISH_TOKEN,
+    SSE_METRICS_TOKEN: METRICS_TOKEN,
+    SSE_SHUTDOWN_TIMEOUT_MS: "5000",
+  };
+  [a, b] = await Promise.all([startNextServer(env), startNextServer(env)]);
+});
+test.afterAll(async () => {
+  await Promise.all([a?.stop(), b?.stop()]);
+});
+
+const subscribers = async (server: TestServer, channel: string) =>
+  (await (await fetch(`${server.url}/api/channels/${channel}`)).json()).subscribers;
+
+test("a publish through one instance reaches the streams of every instance", async () => {
+  const channel = uniqueChannel("multi");
+  const [onA, onB] = await Promise.all([
+    openStream(`${a.url}/stream?channel=${channel}`),
+    openStream(`${b.url}/stream?channel=${channel}`),
+  ]);
+  const response = await publishViaApi({ channel, data: "to all" }, { base: a.url });
+  expect((await response.json()).receivers).toBe(2);
+  expect((await onA.waitForEvents(1))[0].data).toBe("to all");
+  expect((await onB.waitForEvents(1))[0].data).toBe("to all");
+  onA.close();
+  onB.close();
+});
+
+test("a client that moves to another instance resumes from the id it saw", async () => {
+  const channel = uniqueChannel("move");
+  const onA = await openStream(`${a.url}/stream?channel=${channel}`);
+  await publishViaApi({ channel, data: "1" }, { base: a.url });
+  await onA.waitForEvents(1);
+  onA.close();
+  await publishViaApi({ channel, data: "2" }, { base: a.url });
+  await publishViaApi({ channel, data: "3" }, { base: b.url });
+  const onB = await openStream(`${b.url}/stream?channel=${channel}`, {
+    "Last-Event-ID": onA.lastEventId ?? "",
+  });
+  expect((await onB.waitForEvents(2)).map((e) => e.data)).toEqual(["2", "3"]);
+  onB.close();
+});
+
+test("presence counts a channel's subscribers across instances, and drops them as they leave", async () => {
+  const channel = uniqueChannel("presence");
+  expect(await subscribers(a, channel)).toBe(0);
+  const streams = await Promise.all([
+    openStream(`${a.url}/stream?channel=${channel}`),
+    openStream(`${a.url}/stream?channel=${channel}`),
+    openStream(`${b.url}/stream?channel=${channel}`),
+  ]);
+  await expect.poll(() => subscribers(a, channel)).toBe(3);
+  expect(await subscribers(b, channel)).toBe(3);
+  streams[0].close();
+  streams[2].close();
+  await expect.poll(() => subscribers(b, channel)).toBe(1);
+  streams[1].close();
+  await expect.poll(() => subscribers(a, channel)).toBe(0);
+  const bad = await fetch(`${a.url}/api/channels/not%20valid`);
+  expect(bad.status).toBe(400);
+  const secret = await fetch(`${a.url}/api/channels/private-room`);
+  expect(secret.status).toBe(401);
+});
+
+test("health says whether the broker answers", async () => {
+  const response = await fetch(`${a.url}/api/health`);
+  expect(response.status).toBe(200);
+  expect(await response.json()).toMatchObject({ status: "ok", broker: "redis" });
+  const down = await fetch(`${testEnv("DOWN_APP_URL")}/api/health`);
+  expect(down.status).toBe(503);
+  expect(await down.json()).toMatchObject({ status: "unavailable", reason: expect.any(String) });
+});
+
+test("metrics in Prometheus format, behind the metrics token", async () => {
+  const channel = uniqueChannel("metrics");
+  const s = await openStream(`${a.url}/stream?channel=${channel}`);
+  await publishViaApi({ channel, data: "counted" }, { base: a.url });
+  await s.waitForEvents(1);
+  await fetch(`${a.url}/stream?channel=bad%20name`);
+  expect((await fetch(`${a.url}/api/metrics`)).status).toBe(401);
+  const response = await fetch(`${a.url}/api/metrics`, {
+    headers: { Authorization: `Bearer ${METRICS_TOKEN}` },
+  });
+  expect(response.status).toBe(200);
+  expect(response.headers.get("content-type")).toContain("text/plain");
+  const text = await response.text();
+  expect(text).toMatch(/^sse_open_streams [1-9]/m);
+  expect(text).toContain(`sse_channel_subscribers{channel="${channel}"} 1`);
+  expect(text).toMatch(/^sse_events_published_total [1-9]/m);
+  expect(text).toMatch(/^sse_events_delivered_total [1-9]/m);
+  expect(text).toMatch(/^sse_rejected_requests_total\{reason="invalid_channel"\} [1-9]/m);
+  for (const name of [
+    "sse_events_replayed_total",
+    "sse_slow_consumer_drops_total",
+    "sse_broker_reconnects_total",
+  ]) {
+    expect(text).toContain(`# TYPE ${name} counter`);
+  }
+  s.close();
+});
+
+test("SIGTERM ends A's streams with a retry hint; the client resumes on B without losing events", async () => {
+  const channel = uniqueChannel("drain");
+  const onA = await openStream(`${a.url}/stream?channel=${channel}`);
+  await publishViaApi({ channel, data: "before" }, { base: b.url });
+  await onA.waitForEvents(1);
+  const started = Date.now();
+  const exited = a.stop("SIGTERM");
+  await onA.ended;
+  expect(onA.raw()).toMatch(/retry: 0\n\n$/);
+  // Published while the client is between instances.
+  await publishViaApi({ channel, data: "during" }, { base: b.url });
+  const onB = await openStream(`${b.url}/stream?channel=${channel}`, {
+    "Last-Event-ID": onA.lastEventId ?? "",
+  });
+  await publishViaApi({ channel, data: "after" }, { base: b.url });
+  expect((await onB.waitForEvents(2)).map((e) => e.data)).toEqual(["during", "after"]);
+  expect(await exited).toBe(143);
+  expect(Date.now() - started).toBeLessThan(8000);
+  onB.close();
+});

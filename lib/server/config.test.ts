@@ -4,6 +4,7 @@ import { ConfigError, parseConfig } from "@/lib/server/config";
 describe("parseConfig", () => {
   it("uses defaults and the memory broker with an empty environment", () => {
     expect(parseConfig({})).toEqual({
+      redisClusterNodes: undefined,
       redisUrl: undefined,
       redisTimeoutMs: 3000,
       retryMs: 3000,
@@ -40,6 +41,16 @@ describe("parseConfig", () => {
       redisUrl: undefined,
       heartbeatMs: 15000,
     });
+  });
+
+  it("reads Redis Cluster seed nodes", () => {
+    expect(
+      parseConfig({ SSE_REDIS_CLUSTER_NODES: "10.0.0.1:7000, redis://:pw@10.0.0.2:7001" })
+        .redisClusterNodes,
+    ).toEqual(["10.0.0.1:7000", "redis://:pw@10.0.0.2:7001"]);
+    expect(() => parseConfig({ SSE_REDIS_CLUSTER_NODES: "nope" })).toThrow(
+      /SSE_REDIS_CLUSTER_NODES/,
+    );
   });
 
   it("reads the CORS allow-list", () => {

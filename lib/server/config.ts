@@ -40,7 +40,28 @@ const originList = z.preprocess(
     .optional(),
 );
 
+const clusterNodes = z.preprocess(
+  blankToUndefined,
+  z
+    .string()
+    .transform((value) =>
+      value
+        .split(",")
+        .map((node) => node.trim())
+        .filter(Boolean),
+    )
+    .pipe(
+      z
+        .array(
+          z.string().regex(/^(rediss?:\/\/.+|[\w.-]+:\d+)$/, "must be host:port or redis:// URLs"),
+        )
+        .min(1),
+    )
+    .optional(),
+);
+
 const ENV_SCHEMA = z.object({
+  SSE_REDIS_CLUSTER_NODES: clusterNodes,
   SSE_REDIS_URL: redisUrl,
   REDIS_URL: redisUrl,
   SSE_REDIS_TIMEOUT_MS: integer(3000, 100, 60_000),
@@ -65,6 +86,8 @@ const ENV_SCHEMA = z.object({
 
 /** Every setting of next-sse, validated. See `.env.example` and the README's settings table. */
 export interface SseConfig {
+  /** Redis Cluster seed nodes; when set, they win over the URL (sharded pub/sub). */
+  redisClusterNodes: string[] | undefined;
   /** Redis URL (`SSE_REDIS_URL`, else `REDIS_URL`); undefined selects the in-memory broker. */
   redisUrl: string | undefined;
   /** How long a publish or subscribe may wait for Redis before failing (default 3000 ms). */
@@ -127,6 +150,7 @@ export function parseConfig(env: Record<string, string | undefined>): SseConfig 
   }
   const e = result.data;
   return {
+    redisClusterNodes: e.SSE_REDIS_CLUSTER_NODES,
     redisUrl: e.SSE_REDIS_URL ?? e.REDIS_URL,
     redisTimeoutMs: e.SSE_REDIS_TIMEOUT_MS,
     retryMs: e.SSE_RETRY_MS,

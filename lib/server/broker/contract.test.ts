@@ -48,9 +48,13 @@ const NO_HISTORY: HistoryOptions = { maxLength: 0, ttlSeconds: 3600 };
 const redisBroker = (history: HistoryOptions) => () =>
   new RedisBroker({ url: inject("redisUrl"), timeoutMs: 2000, history });
 
+const clusterBroker = (history: HistoryOptions) => () =>
+  new RedisBroker({ clusterNodes: inject("clusterNodes"), timeoutMs: 3000, history });
+
 const brokers: Array<[string, (history: HistoryOptions) => () => Broker]> = [
   ["memory", (history) => () => new MemoryBroker(history)],
   ["redis", redisBroker],
+  ["redis cluster (sharded pub/sub)", clusterBroker],
 ];
 
 describe.each(brokers)("broker contract: %s", (_name, makeBroker) => {
@@ -330,5 +334,41 @@ describe("redis broker specifics", () => {
     expect(Date.now() - started).toBeLessThan(4000);
     expect(await down.ping()).toBe(false);
     await down.close();
+  });
+});
+
+describe("redis cluster specifics", () => {
+  it("spreads channels over the shards and subscribes with SSUBSCRIBE", async () => {
+    const nodes = inject("clusterNodes").map((node) => new Redis(`redis://${node}`));
+    const broker = new RedisBroker({ clusterNodes: inject("clusterNodes"), timeoutMs: 3000 });
+    const channels = Array.from({ length: 12 }, () => freshChannel());
+    const sinks = channels.map(() => collect());
+    await Promise.all(channels.map((c, i) => broker.subscribe(c, sinks[i].listener)));
+    for (const channel of channels) await broker.publish(channel, event(channel));
+    await Promise.all(sinks.map((s) => s.waitFor(1)));
+    // Each channel's history sits on the node that owns its slot, and the nodes share them.
+    const owners = await Promise.all(
+      channels.map(async (channel) => {
+        const counts = await Promise.all(
+          nodes.map((n) => n.exists(`sse:history:{${channel}}`).catch(() => 0)),
+        );
+        return counts.indexOf(1);
+      }),
+    );
+    expect(owners.every((o) => o >= 0)).toBe(true);
+    expect(new Set(owners).size).toBeGreaterThan(1);
+    const shardSubs = await Promise.all(
+      channels.map(async (channel, i) => {
+        const reply = (await nodes[owners[i]].call("PUBSUB", "SHARDNUMSUB", channel)) as [
+          string,
+          number,
+        ];
+        return Number(reply[1]);
+      }),
+    );
+    expect(shardSubs).toEqual(channels.map(() => 1));
+    for (const [i, c] of channels.entries()) broker.unsubscribe(c, sinks[i].listener);
+    await broker.close();
+    for (const n of nodes) n.disconnect();
   });
 });

@@ -15,10 +15,17 @@ export {
 const GLOBAL_KEY = Symbol.for("next-sse.broker");
 type BrokerHolder = { [GLOBAL_KEY]?: Broker };
 
-/** Builds the broker the configuration asks for: Redis with a URL, else in-memory. */
+/** Builds the broker the configuration asks for: Redis Cluster, Redis, else in-memory. */
 export function createBroker(): Broker {
   const config = getConfig();
   const history = { maxLength: config.historyMaxLength, ttlSeconds: config.historyTtlSeconds };
+  if (config.redisClusterNodes !== undefined) {
+    return new RedisBroker({
+      clusterNodes: config.redisClusterNodes,
+      timeoutMs: config.redisTimeoutMs,
+      history,
+    });
+  }
   if (config.redisUrl === undefined) {
     console.info(
       "[next-sse] no SSE_REDIS_URL or REDIS_URL: using the in-memory broker (one process only)",

@@ -7,7 +7,8 @@ import "server-only";
  *
  * KEYS[1] history stream, KEYS[2] idempotency key (same slot; unused when ARGV[5] is "0")
  * ARGV[1] pub/sub channel, ARGV[2] frame body, ARGV[3] max length, ARGV[4] TTL in seconds,
- * ARGV[5] "1" when KEYS[2] is an idempotency key
+ * ARGV[5] "1" when KEYS[2] is an idempotency key, ARGV[6] PUBLISH, or SPUBLISH on a cluster
+ * (sharded pub/sub: the channel hashes to the same slot as the keys' `{channel}` tag)
  * Returns { id, receivers } or { first id, -1 } for a duplicate.
  */
 export const PUBLISH_SCRIPT = `
@@ -31,7 +32,7 @@ local minid = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) - to
 if minid > 0 then drop(redis.call('XRANGE', KEYS[1], '-', '(' .. minid .. '-0', 'COUNT', 100)) end
 redis.call('EXPIRE', KEYS[1], ARGV[4])
 if ARGV[5] == '1' then redis.call('SET', KEYS[2], id, 'EX', ARGV[4]) end
-local receivers = redis.call('PUBLISH', ARGV[1], ARGV[2] .. 'id: ' .. id .. '\\n\\n')
+local receivers = redis.call(ARGV[6], ARGV[1], ARGV[2] .. 'id: ' .. id .. '\\n\\n')
 return {id, receivers}
 `;
 

@@ -1,5 +1,5 @@
 import "server-only";
-import { Redis, type RedisOptions } from "ioredis";
+import { Cluster, Redis, type RedisOptions } from "ioredis";
 import { ChannelListeners, frameId } from "@/lib/server/broker/listeners";
 import {
   historyKey,
@@ -22,17 +22,23 @@ import { createLogger } from "@/lib/server/log";
 import { closeFrame } from "@/lib/sse/encode";
 import { encodeEnvelope, isEnvelope } from "@/lib/sse/envelope";
 
-/** Options for the Redis broker. */
+/** Options for the Redis broker: a `url`, or the seed nodes of a Redis Cluster. */
 export interface RedisBrokerOptions {
   /** `redis://[:password@]host[:port][/db]` or `rediss://…`. */
-  url: string;
+  url?: string;
+  /**
+   * Redis Cluster seed nodes (`host:port` or `redis://…` each). Channels then use sharded
+   * pub/sub (SSUBSCRIBE/SPUBLISH, Redis 7) and each channel's keys share its slot.
+   */
+  clusterNodes?: string[];
   /** Publish and subscribe fail after this long without Redis (default 3000 ms). */
   timeoutMs?: number;
   /** History bounds (default 1000 events, 3600 s); either at 0 turns history off. */
   history?: HistoryOptions;
 }
 
-type Scripted = Redis & {
+type Client = Redis | Cluster;
+type Scripted = Client & {
   ssePublish(
     stream: string,
     key: string,
@@ -41,6 +47,7 @@ type Scripted = Redis & {
     maxLength: number,
     ttl: number,
     keyed: string,
+    publishCommand: string,
   ): Promise<[string, number]>;
   sseReadSince(
     stream: string,
@@ -69,19 +76,25 @@ export class RedisBroker implements Broker {
   private readonly timeoutMs: number;
   private readonly historyOptions: HistoryOptions;
   private readonly options: RedisOptions;
-  private readonly url: string;
+  private readonly url: string | undefined;
+  private readonly clusterNodes: string[] | undefined;
   private publisher: Scripted | undefined;
-  private subscriber: Redis | undefined;
+  private subscriber: Client | undefined;
   /** Pending or confirmed SUBSCRIBE per channel; listeners wait on it. */
   private readonly subscriptions = new Map<string, Promise<void>>();
   private readonly recoverCallbacks = new Set<() => void>();
 
   constructor({
     url,
+    clusterNodes,
     timeoutMs = 3000,
     history = { maxLength: 1000, ttlSeconds: 3600 },
   }: RedisBrokerOptions) {
+    if (url === undefined && (clusterNodes === undefined || clusterNodes.length === 0)) {
+      throw new Error("RedisBroker needs a url or clusterNodes");
+    }
     this.url = url;
+    this.clusterNodes = clusterNodes?.length ? clusterNodes : undefined;
     this.timeoutMs = timeoutMs;
     this.historyOptions = history;
     this.history = history.maxLength > 0 && history.ttlSeconds > 0;
@@ -95,8 +108,22 @@ export class RedisBroker implements Broker {
     };
   }
 
-  private connect(role: "publisher" | "subscriber"): Redis {
-    const client = new Redis(this.url, { ...this.options, connectionName: `next-sse:${role}` });
+  private get sharded(): boolean {
+    return this.clusterNodes !== undefined;
+  }
+
+  private connect(role: "publisher" | "subscriber"): Client {
+    const connectionName = `next-sse:${role}`;
+    const client: Client = this.clusterNodes
+      ? new Cluster(
+          this.clusterNodes.map((node) => (node.includes("://") ? node : `redis://${node}`)),
+          {
+            shardedSubscribers: role === "subscriber",
+            redisOptions: { ...this.options, connectionName },
+            clusterRetryStrategy: this.options.retryStrategy,
+          },
+        )
+      : new Redis(this.url as string, { ...this.options, connectionName });
     const log = this.clientLogs[role];
     client.on("error", (error) => log.warn(`redis ${role}: ${errorMessage(error)}`));
     client.on("ready", () => log.reset());
@@ -113,14 +140,14 @@ export class RedisBroker implements Broker {
     return this.publisher;
   }
 
-  private getSubscriber(): Redis {
+  private getSubscriber(): Client {
     if (this.subscriber === undefined) {
       const subscriber = this.connect("subscriber");
-      subscriber.on("messageBuffer", (channel: Buffer, message: Buffer) =>
-        this.deliver(channel.toString(), message),
-      );
+      const onMessage = (channel: Buffer, message: Buffer) =>
+        this.deliver(channel.toString(), message);
+      subscriber.on(this.sharded ? "smessageBuffer" : "messageBuffer", onMessage);
       let connectedBefore = false;
-      subscriber.on("ready", () => {
+      const onReady = () => {
         if (!connectedBefore) {
           connectedBefore = true;
           return;
@@ -135,7 +162,9 @@ export class RedisBroker implements Broker {
             (error: unknown) => this.log.warn(`redis subscriber recovery: ${errorMessage(error)}`),
           );
         });
-      });
+      };
+      // A cluster's sharded subscribers report their own readiness.
+      subscriber.on(this.sharded ? "subscribersReady" : "ready", onReady);
       this.subscriber = subscriber;
     }
     return this.subscriber;
@@ -184,7 +213,10 @@ export class RedisBroker implements Broker {
     const publisher = this.getPublisher();
     if (!this.history) {
       const frame = closeFrame(event.body, event.id);
-      const receivers = await this.withTimeout("publish", publisher.publish(channel, frame));
+      const sent: Promise<number> = this.sharded
+        ? (publisher.spublish(channel, frame) as Promise<number>)
+        : publisher.publish(channel, frame);
+      const receivers = await this.withTimeout("publish", sent);
       return { id: event.id, receivers, duplicate: false };
     }
     const { maxLength, ttlSeconds } = this.historyOptions;
@@ -199,6 +231,7 @@ export class RedisBroker implements Broker {
         maxLength,
         ttlSeconds,
         keyed ? "1" : "0",
+        this.sharded ? "SPUBLISH" : "PUBLISH",
       ),
     );
     return receivers < 0
@@ -226,9 +259,9 @@ export class RedisBroker implements Broker {
     this.listeners.add(channel, listener);
     let confirmed = this.subscriptions.get(channel);
     if (confirmed === undefined) {
-      confirmed = this.withTimeout("subscribe", this.getSubscriber().subscribe(channel)).then(
-        () => undefined,
-      );
+      const subscriber = this.getSubscriber();
+      const request = this.sharded ? subscriber.ssubscribe(channel) : subscriber.subscribe(channel);
+      confirmed = this.withTimeout("subscribe", request).then(() => undefined);
       // A failed SUBSCRIBE is forgotten, so the next listener tries again.
       confirmed.catch(() => {
         if (this.subscriptions.get(channel) === confirmed) this.subscriptions.delete(channel);
@@ -241,7 +274,12 @@ export class RedisBroker implements Broker {
   unsubscribe(channel: string, listener: FrameListener): void {
     if (!this.listeners.remove(channel, listener)) return;
     this.subscriptions.delete(channel);
-    this.subscriber?.unsubscribe(channel).catch((error: unknown) => {
+    const subscriber = this.subscriber;
+    if (subscriber === undefined) return;
+    const request = this.sharded
+      ? subscriber.sunsubscribe(channel)
+      : subscriber.unsubscribe(channel);
+    request.catch((error: unknown) => {
       this.log.warn(`redis unsubscribe ${channel}: ${errorMessage(error)}`);
     });
   }
@@ -261,17 +299,18 @@ export class RedisBroker implements Broker {
     ttlMs: number,
   ): Promise<void> {
     const expiresAt = Date.now() + ttlMs;
-    const pipeline = this.getPublisher().pipeline();
-    for (const [channel, count] of counts) {
+    const publisher = this.getPublisher();
+    // One command per key (not a pipeline): on a cluster each channel lives in its own slot.
+    const writes = [...counts].map(([channel, count]) => {
       const key = presenceKey(channel);
-      if (count > 0) {
-        pipeline.hset(key, instanceId, `${count}:${expiresAt}`);
-        pipeline.pexpire(key, ttlMs);
-      } else {
-        pipeline.hdel(key, instanceId);
-      }
-    }
-    await this.withTimeout("presence report", pipeline.exec());
+      return count > 0
+        ? Promise.all([
+            publisher.hset(key, instanceId, `${count}:${expiresAt}`),
+            publisher.pexpire(key, ttlMs),
+          ])
+        : publisher.hdel(key, instanceId);
+    });
+    await this.withTimeout("presence report", Promise.all(writes));
   }
 
   async countSubscribers(channel: string): Promise<number> {
@@ -297,7 +336,7 @@ export class RedisBroker implements Broker {
   }
 
   async close(): Promise<void> {
-    const clients = [this.publisher, this.subscriber].filter((c): c is Redis => c !== undefined);
+    const clients = [this.publisher, this.subscriber].filter((c): c is Client => c !== undefined);
     this.publisher = undefined;
     this.subscriber = undefined;
     await Promise.all(clients.map((client) => client.quit().catch(() => client.disconnect())));

@@ -1,0 +1,48 @@
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { Redis } from "ioredis";
+import { startRedisServer, type TestRedis } from "./redis-server";
+
+const run = promisify(execFile);
+
+/** A local Redis Cluster of three masters this test run started on free ports. */
+export interface TestRedisCluster {
+  /** Seed nodes, `host:port` each. */
+  nodes: string[];
+  servers: TestRedis[];
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts three `redis-server --cluster-enabled yes` on free loopback ports, joins them with
+ * `redis-cli --cluster create` (no replicas) and waits until the cluster says `ok`.
+ */
+export async function startRedisCluster(): Promise<TestRedisCluster> {
+  const servers = await Promise.all(
+    [0, 1, 2].map(() =>
+      startRedisServer(["--cluster-enabled", "yes", "--cluster-node-timeout", "2000"]),
+    ),
+  );
+  const nodes = servers.map((s) => `127.0.0.1:${s.port}`);
+  const cli = process.env.REDIS_CLI_BIN ?? "redis-cli";
+  await run(cli, ["--cluster", "create", ...nodes, "--cluster-replicas", "0", "--cluster-yes"]);
+  const clients = servers.map((s) => new Redis(s.url));
+  try {
+    const deadline = Date.now() + 15_000;
+    for (;;) {
+      const infos = await Promise.all(clients.map((c) => c.cluster("INFO") as Promise<string>));
+      if (infos.every((info) => info.includes("cluster_state:ok"))) break;
+      if (Date.now() > deadline) throw new Error(`cluster did not become ok:\n${infos.join("\n")}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  } finally {
+    for (const c of clients) c.disconnect();
+  }
+  return {
+    nodes,
+    servers,
+    stop: async () => {
+      await Promise.all(servers.map((s) => s.stop()));
+    },
+  };
+}

@@ -1,6 +1,6 @@
 "use client";
 
-import { useEffect, useRef, useSyncExternalStore } from "react";
+import { useCallback, useEffect, useMemo, useRef, useSyncExternalStore } from "react";
 import { type AppEvents, RESET_EVENT, type ResetData } from "@/lib/sse/events";
 import { channelOfId } from "@/lib/sse/ids";
 
@@ -36,7 +36,13 @@ export interface EventSourceHandlers {
   onReset?: (data: ResetData) => void;
 }
 
-/** What the hook returns; the same object for every component on the same URL. */
+/** What the hook returns: the shared state, plus `reconnect`. */
+export interface EventSourceResult extends EventSourceState {
+  /** Drops the connection and resumes after the last event received. */
+  reconnect: () => void;
+}
+
+/** The state of a stream; the same object for every component on the same URL. */
 export interface EventSourceState {
   status: EventSourceStatus;
   /** Set when the browser gave up (the server refused the stream); cleared on open. */
@@ -119,8 +125,26 @@ class SharedSource {
     }
   }
 
-  private open(): void {
-    const source = new EventSource(this.url);
+  /**
+   * Drops the connection and opens a new one that resumes after the last event received
+   * (`?lastEventId=`, since a new EventSource cannot send the header).
+   */
+  reconnect(): void {
+    if (this.subscribers.size === 0) return;
+    this.source?.close();
+    this.types.clear();
+    this.open(this.state.lastEventId ?? undefined);
+    for (const s of this.subscribers) this.listenFor(s.current);
+  }
+
+  private open(lastEventId?: string): void {
+    let url = this.url;
+    if (lastEventId) {
+      const resumed = new URL(this.url, window.location.href);
+      resumed.searchParams.set("lastEventId", lastEventId);
+      url = resumed.pathname + resumed.search;
+    }
+    const source = new EventSource(url);
     this.source = source;
     this.setState({ status: "connecting", error: null });
     source.onopen = () => {
@@ -205,7 +229,7 @@ function sharedSource(url: string): SharedSource {
 export function useEventSource(
   url: string | null,
   handlers: EventSourceHandlers,
-): EventSourceState {
+): EventSourceResult {
   const handlersRef = useRef(handlers);
   handlersRef.current = handlers;
   // Only in the browser: a server render must not register sources nobody will close.
@@ -223,9 +247,11 @@ export function useEventSource(
     shared?.listenFor(handlers);
   });
 
-  return useSyncExternalStore(
+  const state = useSyncExternalStore(
     shared?.subscribeState ?? noop,
     () => shared?.state ?? CLOSED_STATE,
     () => (url === null ? CLOSED_STATE : CONNECTING_STATE),
   );
+  const reconnect = useCallback(() => shared?.reconnect(), [shared]);
+  return useMemo(() => ({ ...state, reconnect }), [state, reconnect]);
 }

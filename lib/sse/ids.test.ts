@@ -5,6 +5,7 @@ import {
   decodeLastEventId,
   encodeMultiChannelId,
   isStreamId,
+  publishedAtMs,
 } from "@/lib/sse/ids";
 
 describe("stream ids", () => {
@@ -45,5 +46,14 @@ describe("multi-channel ids", () => {
       expect(decodeLastEventId(bad, ["a"])).toBeUndefined();
     }
     expect(channelOfId("1-0")).toBeUndefined();
+  });
+});
+
+describe("publishedAtMs", () => {
+  it("reads the publish time from plain and multi-channel ids", () => {
+    expect(publishedAtMs("1763900000123-4")).toBe(1763900000123);
+    expect(publishedAtMs("b/a=1-0,b=1763900000456-0")).toBe(1763900000456);
+    expect(publishedAtMs("order-7")).toBeUndefined();
+    expect(publishedAtMs("c/a=1-0")).toBeUndefined();
   });
 });

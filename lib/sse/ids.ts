@@ -86,3 +86,22 @@ export function decodeLastEventId(
   }
   return positions;
 }
+
+/**
+ * When an event was published, from its id (Redis Stream ids start with the publish time
+ * in ms): the id itself on a one-channel stream, the event channel's position in a
+ * multi-channel id. Undefined for ids that are not history positions.
+ */
+export function publishedAtMs(id: string): number | undefined {
+  const channel = channelOfId(id);
+  let position: string | undefined = id;
+  if (channel !== undefined) {
+    const pair = id
+      .slice(channel.length + 1)
+      .split(",")
+      .find((p) => p.startsWith(`${channel}=`));
+    position = pair?.slice(channel.length + 1);
+  }
+  if (position === undefined || !isStreamId(position)) return undefined;
+  return Number(position.slice(0, position.indexOf("-")));
+}

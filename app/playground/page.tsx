@@ -1,0 +1,34 @@
+import type { Metadata } from "next";
+import { connection } from "next/server";
+import { Playground } from "@/components/playground";
+import { mintChannelToken } from "@/lib/server/auth";
+import { PLAYGROUND_CHANNELS, PRIVATE_PLAYGROUND_CHANNEL } from "@/lib/sse/demo";
+
+export const metadata: Metadata = { title: "next-sse playground" };
+
+export default async function PlaygroundPage() {
+  // Rendered per request: the token is minted now, not at build time.
+  await connection();
+  // Minted on the server for this page; the publish side never reaches the browser.
+  const token = mintChannelToken([PRIVATE_PLAYGROUND_CHANNEL]);
+  return (
+    <main className="mx-auto flex max-w-5xl flex-col gap-6 px-4 py-8 sm:py-12">
+      <header className="flex flex-col gap-2">
+        <a href="/" className="text-sm text-zinc-500 underline">
+          ← quickstart
+        </a>
+        <h1 className="text-3xl font-bold tracking-tight">next-sse playground</h1>
+        <p className="text-zinc-600 dark:text-zinc-400">
+          Pick channels, connect, publish. Every event goes through the broker (Redis when
+          configured) and comes back on the stream; drop the connection while publishing and watch
+          it resume without losing anything.
+        </p>
+      </header>
+      <Playground
+        channels={PLAYGROUND_CHANNELS}
+        privateChannel={PRIVATE_PLAYGROUND_CHANNEL}
+        token={token}
+      />
+    </main>
+  );
+}

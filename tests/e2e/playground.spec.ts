@@ -1,0 +1,79 @@
+import { expect, type Page, test } from "@playwright/test";
+import { publishViaApi, testEnv } from "../support/env";
+
+const events = (page: Page) => page.getByTestId("pg-event");
+
+async function publishWithForm(page: Page, channel: string, type: string, data: string) {
+  // By name: a label that wraps a field also takes the field's value into its name.
+  await page.locator('select[name="channel"]').selectOption(channel);
+  await page.locator('input[name="type"]').fill(type);
+  await page.locator('textarea[name="data"]').fill(data);
+  await page.getByRole("button", { name: "Publish" }).click();
+}
+
+test.beforeEach(async ({ page }) => {
+  await page.goto(`${testEnv("APP_URL")}/playground`);
+  await expect(page.getByTestId("pg-status")).toHaveAttribute("data-status", "open");
+});
+
+test("two channels: each event published with the form shows once, with its channel", async ({
+  page,
+}) => {
+  const stamp = Date.now();
+  await publishWithForm(page, "news", "update", `{"n": "news-${stamp}"}`);
+  await expect(page.getByTestId("pg-published")).toContainText("to 1 instance");
+  await publishWithForm(page, "chat", "message", `{"n": "chat-${stamp}"}`);
+  const news = events(page).filter({ hasText: `news-${stamp}` });
+  const chat = events(page).filter({ hasText: `chat-${stamp}` });
+  await expect(news).toHaveCount(1);
+  await expect(chat).toHaveCount(1);
+  await expect(news).toHaveAttribute("data-channel", "news");
+  await expect(news).toHaveAttribute("data-type", "update");
+  await expect(chat).toHaveAttribute("data-channel", "chat");
+  await expect(page.getByTestId("pg-count-news")).toHaveText(/[1-9]\d* subscribed/);
+});
+
+test("the private channel works with the token the page was given", async ({ page }) => {
+  await page.getByRole("checkbox", { name: "private-playground" }).check();
+  await expect(page.getByTestId("pg-status")).toHaveAttribute("data-status", "open");
+  const stamp = `secret-${Date.now()}`;
+  await publishWithForm(page, "private-playground", "message", JSON.stringify(stamp));
+  await expect(events(page).filter({ hasText: stamp })).toHaveAttribute(
+    "data-channel",
+    "private-playground",
+  );
+});
+
+test("drop the connection while events are published: every event shows exactly once", async ({
+  page,
+}) => {
+  const run = Date.now();
+  const total = 20;
+  const publisher = (async () => {
+    for (let i = 1; i <= total; i++) {
+      await publishViaApi({ channel: "news", type: "update", data: `drop-${run}-${i}` });
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  })();
+  await expect(
+    events(page)
+      .filter({ hasText: `drop-${run}-` })
+      .first(),
+  ).toBeVisible();
+  await page.getByRole("button", { name: "Drop connection" }).click();
+  await publisher;
+  await expect(page.getByTestId("pg-status")).toHaveAttribute("data-resumed", "true");
+  const shown = events(page).filter({ hasText: `drop-${run}-` });
+  await expect(shown).toHaveCount(total);
+  const numbers = (await shown.getByTestId("pg-event-data").allTextContents())
+    .map((text) => Number(text.split("-").pop()))
+    .sort((a, b) => a - b);
+  expect(numbers).toEqual(Array.from({ length: total }, (_, i) => i + 1));
+});
+
+test("the form shows the server's error for invalid JSON", async ({ page }) => {
+  await publishWithForm(page, "news", "message", "{not json");
+  await expect(page.getByTestId("pg-error")).toHaveText(
+    "data: not valid JSON (strings need quotes)",
+  );
+});

@@ -34,6 +34,16 @@ export default async function HomePage({ searchParams }: { searchParams: SearchP
           in another tab: each visit publishes a <code className="font-mono">greeting</code> through
           Redis and this tab shows an alert.
         </p>
+        <p className="mt-2 text-zinc-600 dark:text-zinc-400">
+          <a
+            className="font-medium text-sky-700 underline dark:text-sky-400"
+            href="/playground"
+            data-testid="playground-link"
+          >
+            Open the playground
+          </a>{" "}
+          for channels, private tokens, publishing, presence and resume, live.
+        </p>
       </header>
       <Quickstart streamUrl={streamUrl} />
       <PrivateChannel streamUrl={privateUrl} channel={PRIVATE_DEMO_CHANNEL} />

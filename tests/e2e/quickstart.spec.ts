@@ -39,3 +39,10 @@ test("the demo works with no Redis configured, on the in-memory broker", async (
   expect(alert.message()).toBe("The server says Hello!");
   await alert.accept();
 });
+
+test("the quickstart links to the playground", async ({ page }) => {
+  await page.goto(`${testEnv("MEMORY_APP_URL")}/`);
+  await page.getByTestId("playground-link").click();
+  await expect(page).toHaveURL(/\/playground$/);
+  await expect(page.getByTestId("pg-status")).toHaveAttribute("data-status", "open");
+});

@@ -1,7 +1,7 @@
 import type { NextRequest } from "next/server";
 import { authorize } from "@/lib/server/authorize";
 import { getConfig } from "@/lib/server/config";
-import { preflight, withCors } from "@/lib/server/cors";
+import { handlePreflight, withCors } from "@/lib/server/cors";
 import { openEventStream } from "@/lib/server/event-stream";
 import { errorResponse, SSE_HEADERS } from "@/lib/server/http";
 import { parseChannels } from "@/lib/sse/channel";
@@ -27,9 +27,5 @@ export async function GET(request: NextRequest): Promise<Response> {
 
 /** CORS preflight, for origins in SSE_CORS_ORIGINS. */
 export function OPTIONS(request: NextRequest): Response {
-  try {
-    return preflight(request, "GET, OPTIONS");
-  } catch (error) {
-    return errorResponse(error);
-  }
+  return handlePreflight(request, "GET, OPTIONS");
 }

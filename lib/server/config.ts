@@ -14,50 +14,33 @@ const integer = (fallback: number, min: number, max = Number.MAX_SAFE_INTEGER) =
 
 const optionalString = (schema: z.ZodString) => z.preprocess(blankToUndefined, schema.optional());
 
-const originList = z.preprocess(
-  blankToUndefined,
-  z
-    .string()
-    .transform((value) =>
-      value
-        .split(",")
-        .map((origin) => origin.trim())
-        .filter(Boolean),
-    )
-    .pipe(
-      z.array(
-        z.union([
-          z.literal("*"),
-          z
-            .url()
-            .refine(
-              (url) => new URL(url).origin === url,
-              "must be an origin like https://app.example",
-            ),
-        ]),
-      ),
-    )
-    .optional(),
+/** A comma-separated list, each item checked by `item`; blank means unset. */
+const commaList = (item: z.ZodType<string, string>) =>
+  z.preprocess(
+    blankToUndefined,
+    z
+      .string()
+      .transform((value) =>
+        value
+          .split(",")
+          .map((entry) => entry.trim())
+          .filter(Boolean),
+      )
+      .pipe(z.array(item).min(1))
+      .optional(),
+  );
+
+const originList = commaList(
+  z.union([
+    z.literal("*"),
+    z
+      .url()
+      .refine((url) => new URL(url).origin === url, "must be an origin like https://app.example"),
+  ]),
 );
 
-const clusterNodes = z.preprocess(
-  blankToUndefined,
-  z
-    .string()
-    .transform((value) =>
-      value
-        .split(",")
-        .map((node) => node.trim())
-        .filter(Boolean),
-    )
-    .pipe(
-      z
-        .array(
-          z.string().regex(/^(rediss?:\/\/.+|[\w.-]+:\d+)$/, "must be host:port or redis:// URLs"),
-        )
-        .min(1),
-    )
-    .optional(),
+const clusterNodes = commaList(
+  z.string().regex(/^(rediss?:\/\/.+|[\w.-]+:\d+)$/, "must be host:port or redis:// URLs"),
 );
 
 const ENV_SCHEMA = z.object({

@@ -1,6 +1,6 @@
 import "server-only";
 import { getConfig } from "@/lib/server/config";
-import { HttpError } from "@/lib/server/http";
+import { errorResponse, HttpError } from "@/lib/server/http";
 
 const ALLOWED_HEADERS = "Authorization, Content-Type, Last-Event-ID";
 
@@ -55,4 +55,13 @@ export function preflight(request: Request, methods: string): Response {
       "Access-Control-Max-Age": "600",
     },
   });
+}
+
+/** A route's OPTIONS handler: the preflight, or the JSON error for a refused origin. */
+export function handlePreflight(request: Request, methods: string): Response {
+  try {
+    return preflight(request, methods);
+  } catch (error) {
+    return errorResponse(error);
+  }
 }

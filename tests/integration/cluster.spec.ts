@@ -1,6 +1,11 @@
 import { expect, test } from "@playwright/test";
 import { Redis } from "ioredis";
-import { publishViaApi, TEST_PUBLISH_TOKEN, uniqueChannel } from "../support/env";
+import {
+  expectResumeAcrossInstances,
+  publishViaApi,
+  TEST_PUBLISH_TOKEN,
+  uniqueChannel,
+} from "../support/env";
 import { startNextServer, type TestServer } from "../support/next-server";
 import { startRedisCluster, type TestRedisCluster } from "../support/redis-cluster";
 import { openStream } from "../support/sse-client";
@@ -49,18 +54,7 @@ test("publish through one instance reaches the other, on every shard", async () 
 });
 
 test("a client resumes on the other instance from the id it saw", async () => {
-  const channel = uniqueChannel("cluster-move");
-  const onA = await openStream(`${a.url}/stream?channel=${channel}`);
-  await publishViaApi({ channel, data: "1" }, { base: a.url });
-  await onA.waitForEvents(1);
-  onA.close();
-  await publishViaApi({ channel, data: "2" }, { base: b.url });
-  await publishViaApi({ channel, data: "3" }, { base: a.url });
-  const onB = await openStream(`${b.url}/stream?channel=${channel}`, {
-    "Last-Event-ID": onA.lastEventId ?? "",
-  });
-  expect((await onB.waitForEvents(2)).map((e) => e.data)).toEqual(["2", "3"]);
-  onB.close();
+  await expectResumeAcrossInstances(a.url, b.url);
 });
 
 test("presence counts across instances on the cluster", async () => {

@@ -1,5 +1,11 @@
 import { expect, test } from "@playwright/test";
-import { publishViaApi, TEST_PUBLISH_TOKEN, testEnv, uniqueChannel } from "../support/env";
+import {
+  expectResumeAcrossInstances,
+  publishViaApi,
+  TEST_PUBLISH_TOKEN,
+  testEnv,
+  uniqueChannel,
+} from "../support/env";
 import { startNextServer, type TestServer } from "../support/next-server";
 import { openStream } from "../support/sse-client";
 
@@ -40,18 +46,7 @@ test("a publish through one instance reaches the streams of every instance", asy
 });
 
 test("a client that moves to another instance resumes from the id it saw", async () => {
-  const channel = uniqueChannel("move");
-  const onA = await openStream(`${a.url}/stream?channel=${channel}`);
-  await publishViaApi({ channel, data: "1" }, { base: a.url });
-  await onA.waitForEvents(1);
-  onA.close();
-  await publishViaApi({ channel, data: "2" }, { base: a.url });
-  await publishViaApi({ channel, data: "3" }, { base: b.url });
-  const onB = await openStream(`${b.url}/stream?channel=${channel}`, {
-    "Last-Event-ID": onA.lastEventId ?? "",
-  });
-  expect((await onB.waitForEvents(2)).map((e) => e.data)).toEqual(["2", "3"]);
-  onB.close();
+  await expectResumeAcrossInstances(a.url, b.url);
 });
 
 test("presence counts a channel's subscribers across instances, and drops them as they leave", async () => {

@@ -59,3 +59,28 @@ export function publishViaApi(
     body: typeof body === "string" ? body : JSON.stringify(body),
   });
 }
+
+/**
+ * Checks that a client which saw an event on instance `a` and reconnects to `b` with its
+ * Last-Event-ID gets what was published meanwhile through either instance, once, in order.
+ */
+export async function expectResumeAcrossInstances(a: string, b: string): Promise<void> {
+  const { openStream } = await import("./sse-client");
+  const channel = uniqueChannel("move");
+  const onA = await openStream(`${a}/stream?channel=${channel}`);
+  await publishViaApi({ channel, data: "1" }, { base: a });
+  await onA.waitForEvents(1);
+  onA.close();
+  await publishViaApi({ channel, data: "2" }, { base: b });
+  await publishViaApi({ channel, data: "3" }, { base: a });
+  const onB = await openStream(`${b}/stream?channel=${channel}`, {
+    "Last-Event-ID": onA.lastEventId ?? "",
+  });
+  const events = await onB.waitForEvents(2);
+  onB.close();
+  if (events.map((e) => e.data).join() !== "2,3") {
+    throw new Error(
+      `expected 2,3 after resuming on the other instance, got ${events.map((e) => e.data).join()}`,
+    );
+  }
+}

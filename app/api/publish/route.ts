@@ -1,5 +1,5 @@
 import { getConfig } from "@/lib/server/config";
-import { preflight, withCors } from "@/lib/server/cors";
+import { handlePreflight, withCors } from "@/lib/server/cors";
 import { errorResponse, HttpError, readJsonBody, requireBearer } from "@/lib/server/http";
 import { publishRequest } from "@/lib/server/publish";
 
@@ -27,9 +27,5 @@ export async function POST(request: Request): Promise<Response> {
 
 /** CORS preflight, for origins in SSE_CORS_ORIGINS. */
 export function OPTIONS(request: Request): Response {
-  try {
-    return preflight(request, "POST, OPTIONS");
-  } catch (error) {
-    return errorResponse(error);
-  }
+  return handlePreflight(request, "POST, OPTIONS");
 }

@@ -1,3 +1,4 @@
+import Link from "next/link";
 import { PrivateChannel } from "@/components/private-channel";
 import { Quickstart } from "@/components/quickstart";
 import { StreamBadge } from "@/components/stream-badge";
@@ -35,13 +36,13 @@ export default async function HomePage({ searchParams }: { searchParams: SearchP
           Redis and this tab shows an alert.
         </p>
         <p className="mt-2 text-zinc-600 dark:text-zinc-400">
-          <a
+          <Link
             className="font-medium text-sky-700 underline dark:text-sky-400"
             href="/playground"
             data-testid="playground-link"
           >
             Open the playground
-          </a>{" "}
+          </Link>{" "}
           for channels, private tokens, publishing, presence and resume, live.
         </p>
       </header>

@@ -152,6 +152,9 @@ class SharedSource {
       for (const s of this.subscribers) s.current.onOpen?.();
     };
     source.onerror = (event) => {
+      // Leaving the page cuts every stream; that is not an error worth telling anyone about
+      // (the quickstart's alert would even hold up the navigation).
+      if (pageUnloading) return;
       const status = source.readyState === EventSource.CLOSED ? "closed" : "reconnecting";
       this.setState({
         status,
@@ -202,6 +205,18 @@ class SharedSource {
 }
 
 const sources = new Map<string, SharedSource>();
+let pageUnloading = false;
+if (typeof window !== "undefined") {
+  const onLeave = () => {
+    pageUnloading = true;
+  };
+  window.addEventListener("beforeunload", onLeave);
+  window.addEventListener("pagehide", onLeave);
+  // Back/forward cache: the page comes back alive.
+  window.addEventListener("pageshow", () => {
+    pageUnloading = false;
+  });
+}
 const CLOSED_STATE: EventSourceState = {
   status: "closed",
   error: null,

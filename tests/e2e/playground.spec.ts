@@ -77,3 +77,9 @@ test("the form shows the server's error for invalid JSON", async ({ page }) => {
     "data: not valid JSON (strings need quotes)",
   );
 });
+
+test("the form shows the server's error for a bad type", async ({ page }) => {
+  await publishWithForm(page, "news", "x".repeat(300), '"fine data"');
+  await expect(page.getByTestId("pg-error")).toContainText("type:");
+  await expect(page.getByTestId("pg-error")).toContainText("256");
+});

@@ -40,9 +40,18 @@ test("the demo works with no Redis configured, on the in-memory broker", async (
   await alert.accept();
 });
 
-test("the quickstart links to the playground", async ({ page }) => {
+test("the quickstart links to the playground, without an error alert on the way", async ({
+  page,
+}) => {
+  const dialogs: string[] = [];
+  page.on("dialog", (dialog) => {
+    dialogs.push(dialog.message());
+    dialog.dismiss().catch(() => {});
+  });
   await page.goto(`${testEnv("MEMORY_APP_URL")}/`);
+  await expect(page.getByTestId("stream-status")).toHaveAttribute("data-status", "open");
   await page.getByTestId("playground-link").click();
   await expect(page).toHaveURL(/\/playground$/);
   await expect(page.getByTestId("pg-status")).toHaveAttribute("data-status", "open");
+  expect(dialogs).toEqual([]);
 });

@@ -81,3 +81,10 @@ test("404 saying how to turn it on when no token is configured", async () => {
   expect(response.status).toBe(404);
   expect((await errorOf(response)).message).toMatch(/SSE_PUBLISH_TOKEN/);
 });
+
+test("503 with a JSON error when Redis is down", async () => {
+  const response = await publishViaApi({ data: 1 }, { base: testEnv("DOWN_APP_URL") });
+  expect(response.status).toBe(503);
+  expect(response.headers.get("retry-after")).toBe("5");
+  expect((await errorOf(response)).code).toBe("broker_unavailable");
+});

@@ -25,6 +25,7 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
     startNextServer({
       SSE_REDIS_URL: `redis://127.0.0.1:${deadPort}`,
       SSE_REDIS_TIMEOUT_MS: "1000",
+      SSE_PUBLISH_TOKEN: TEST_PUBLISH_TOKEN,
     }),
     startNextServer({ SSE_MAX_CONNECTIONS: "4" }),
     startNextServer({

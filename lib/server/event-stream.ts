@@ -4,6 +4,14 @@ import { getConfig } from "@/lib/server/config";
 import { HttpError } from "@/lib/server/http";
 import { updatePresence } from "@/lib/server/presence";
 import { installShutdown, isDraining } from "@/lib/server/shutdown";
+import {
+  counters,
+  countOpenStreams,
+  endAllStreams,
+  track,
+  untrack,
+} from "@/lib/server/stream-registry";
+import { concat, scheduleFlush } from "@/lib/server/write-batch";
 import { encodeComment, encodeEvent } from "@/lib/sse/encode";
 import { RESET_EVENT, type ResetData } from "@/lib/sse/events";
 import {
@@ -242,89 +250,6 @@ class Connection {
   }
 }
 
-function concat(parts: Uint8Array[], length: number): Uint8Array {
-  const out = new Uint8Array(length);
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.byteLength;
-  }
-  return out;
-}
-
-// Process-wide write batching: connections with pending frames, flushed once per turn, in
-// slices, so the first sockets are written (and the kernel and clients get busy) while the
-// next slice is still being prepared, instead of all writes waiting for all the work.
-const FLUSH_SLICE = 64;
-let dirty: Connection[] = [];
-let flushing: Connection[] = [];
-let flushIndex = 0;
-let flushScheduled = false;
-
-function scheduleFlush(connection: Connection): void {
-  dirty.push(connection);
-  if (flushScheduled) return;
-  flushScheduled = true;
-  setImmediate(flushSlice);
-}
-
-function flushSlice(): void {
-  if (flushIndex >= flushing.length) {
-    flushing = dirty;
-    dirty = [];
-    flushIndex = 0;
-  }
-  const now = Date.now();
-  const end = Math.min(flushing.length, flushIndex + FLUSH_SLICE);
-  for (; flushIndex < end; flushIndex++) flushing[flushIndex].flush(now);
-  if (flushIndex < flushing.length || dirty.length > 0) setImmediate(flushSlice);
-  else flushScheduled = false;
-}
-
-const open = new Set<Connection>();
-/** Process-wide stream counters, for health and metrics. */
-const counters = { opened: 0, delivered: 0, replayed: 0, slowConsumerDrops: 0, resets: 0 };
-let heartbeatTimer: NodeJS.Timeout | undefined;
-
-function track(connection: Connection, heartbeatMs: number): void {
-  open.add(connection);
-  counters.opened++;
-  if (heartbeatMs > 0 && heartbeatTimer === undefined) {
-    // Checked at a quarter of the interval, so an idle stream hears from us within 1.25x.
-    heartbeatTimer = setInterval(
-      () => {
-        const now = Date.now();
-        for (const c of open) if (now - c.lastWriteAt >= heartbeatMs) c.heartbeat(now);
-      },
-      Math.max(250, heartbeatMs / 4),
-    );
-    heartbeatTimer.unref();
-  }
-}
-
-function untrack(connection: Connection): void {
-  open.delete(connection);
-  if (open.size === 0 && heartbeatTimer !== undefined) {
-    clearInterval(heartbeatTimer);
-    heartbeatTimer = undefined;
-  }
-}
-
-/** Ends every open stream with `retry: 0`, so browsers reconnect (elsewhere) and resume. */
-export function endAllStreams(): void {
-  for (const connection of open) connection.end();
-}
-
-/** Streams open in this process. */
-export function countOpenStreams(): number {
-  return open.size;
-}
-
-/** Streams opened, events delivered and replayed, slow-consumer drops and resets, since start. */
-export function streamCounters(): Readonly<typeof counters> {
-  return counters;
-}
-
 /**
  * Subscribes to the channels, replays what the client missed since its Last-Event-ID (with
  * history), and returns the stream. Resolves only once every subscription is confirmed, so
@@ -351,7 +276,7 @@ export async function openEventStream(
       "Retry-After": "1",
     });
   }
-  if (open.size >= options.maxConnections) {
+  if (countOpenStreams() >= options.maxConnections) {
     throw new HttpError(
       503,
       "too_many_streams",
@@ -395,3 +320,5 @@ export async function openEventStream(
     { highWaterMark: options.maxBacklogBytes, size: (chunk) => chunk.byteLength },
   );
 }
+
+export { countOpenStreams, endAllStreams, streamCounters } from "@/lib/server/stream-registry";

@@ -1,6 +1,6 @@
 import "server-only";
 import { getBroker } from "@/lib/server/broker";
-import { countOpenStreams, streamCounters } from "@/lib/server/event-stream";
+import { countOpenStreams, streamCounters } from "@/lib/server/stream-registry";
 
 /** What `GET /api/health` reports. */
 export interface HealthReport {

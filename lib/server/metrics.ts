@@ -2,8 +2,8 @@ import "server-only";
 import { Counter, Gauge, Registry } from "prom-client";
 import { getBroker } from "@/lib/server/broker";
 import { requestCounters } from "@/lib/server/counters";
-import { countOpenStreams, streamCounters } from "@/lib/server/event-stream";
 import { localPresence } from "@/lib/server/presence";
+import { countOpenStreams, streamCounters } from "@/lib/server/stream-registry";
 
 /** A counter whose value is read from a running total when scraped. */
 function totalCounter(registry: Registry, name: string, help: string, read: () => number) {

@@ -25,6 +25,25 @@ export async function GET(request: NextRequest): Promise<Response> {
   }
 }
 
+/**
+ * HEAD answers what GET would (400, 401/403, or 200 with the SSE headers) without opening
+ * a stream: Next.js would otherwise run GET for HEAD and never read, or cancel, the body.
+ */
+export async function HEAD(request: NextRequest): Promise<Response> {
+  try {
+    const { maxChannelsPerStream, maxChannelLength } = getConfig();
+    const channels = parseChannels(
+      request.nextUrl.searchParams,
+      maxChannelsPerStream,
+      maxChannelLength,
+    );
+    await authorize(request, channels);
+    return withCors(request, new Response(null, { headers: SSE_HEADERS }));
+  } catch (error) {
+    return withCors(request, errorResponse(error));
+  }
+}
+
 /** CORS preflight, for origins in SSE_CORS_ORIGINS. */
 export function OPTIONS(request: NextRequest): Response {
   return handlePreflight(request, "GET, OPTIONS");

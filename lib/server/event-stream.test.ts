@@ -4,6 +4,7 @@ import { MemoryBroker } from "@/lib/server/broker/memory";
 import { RedisBroker } from "@/lib/server/broker/redis";
 import { type Broker, BrokerUnavailableError } from "@/lib/server/broker/types";
 import { countOpenStreams, openEventStream } from "@/lib/server/event-stream";
+import { localPresence } from "@/lib/server/presence";
 import { getFreePort } from "@/tests/support/ports";
 import { textReader } from "@/tests/support/read-stream";
 import { parseEventStream } from "@/tests/support/sse-client";
@@ -75,6 +76,19 @@ describe("openEventStream", () => {
     expect(countOpenStreams()).toBe(before);
     const { value, done } = await byAbort.getReader().read();
     expect({ value, done }).toEqual({ value: undefined, done: true });
+  });
+
+  it("leaves nothing behind when the client leaves while the stream is being opened", async () => {
+    const { broker, abort, open } = setup();
+    const before = countOpenStreams();
+    const presenceBefore = localPresence().get("sse") ?? 0;
+    const opening = open();
+    abort.abort();
+    const stream = await opening;
+    expect((await stream.getReader().read()).done).toBe(true);
+    expect(broker.listenerCount()).toBe(0);
+    expect(countOpenStreams()).toBe(before);
+    expect(localPresence().get("sse") ?? 0).toBe(presenceBefore);
   });
 
   it("does not subscribe for a request that is already aborted", async () => {

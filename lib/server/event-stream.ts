@@ -308,6 +308,8 @@ export async function openEventStream(
     connection.close();
     throw error;
   }
+  // The client may have left while we subscribed and replayed: it was cleaned up already.
+  if (options.signal.aborted) return new ReadableStream({ start: (c) => c.close() });
   connection.counted = true;
   updatePresence(options.channels, 1);
   installShutdown(endAllStreams, config.shutdownTimeoutMs);

@@ -287,6 +287,7 @@ describe("redis broker specifics", () => {
     await broker.subscribe(channel, sink.listener);
     await admin.publish(channel, '{"data": {"message": "Hello!"}, "type": "greeting"}');
     await admin.publish(channel, "{broken");
+    await admin.publish(channel, "data: no blank line");
     await admin.publish(channel, "data: after\n\n");
     await sink.waitFor(2);
     expect(sink.received).toEqual([

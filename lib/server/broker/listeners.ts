@@ -67,3 +67,9 @@ export function frameId(frame: Uint8Array): string | undefined {
   for (let k = i + 5; k < end; k++) id += String.fromCharCode(frame[k]);
   return id;
 }
+
+/** Whether a message is a whole SSE frame: it ends with the blank line that ends an event. */
+export function isCompleteFrame(frame: Uint8Array): boolean {
+  const n = frame.length;
+  return n >= 2 && frame[n - 1] === 0x0a && frame[n - 2] === 0x0a;
+}

@@ -1,6 +1,6 @@
 import "server-only";
 import { Cluster, Redis, type RedisOptions } from "ioredis";
-import { ChannelListeners, frameId } from "@/lib/server/broker/listeners";
+import { ChannelListeners, frameId, isCompleteFrame } from "@/lib/server/broker/listeners";
 import {
   historyKey,
   idempotencyKey,
@@ -172,6 +172,14 @@ export class RedisBroker implements Broker {
 
   private deliver(channel: string, message: Buffer): void {
     if (!isEnvelope(message)) {
+      // A frame must end its event; one that does not would merge into the next event of
+      // every stream on the channel.
+      if (!isCompleteFrame(message)) {
+        this.log.warn(
+          `dropped a message on channel ${channel} that is neither a JSON envelope nor an SSE frame ending in a blank line`,
+        );
+        return;
+      }
       this.listeners.dispatch(channel, message, this.history ? frameId(message) : undefined);
       return;
     }

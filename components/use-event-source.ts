@@ -1,7 +1,7 @@
 "use client";
 
 import { useCallback, useEffect, useMemo, useRef, useSyncExternalStore } from "react";
-import { type AppEvents, RESET_EVENT, type ResetData } from "@/lib/sse/events";
+import { type AppEvents, POSITION_EVENT, RESET_EVENT, type ResetData } from "@/lib/sse/events";
 import { channelOfId } from "@/lib/sse/ids";
 
 /** Connection state of an EventSource, as the hook reports it. */
@@ -163,6 +163,11 @@ class SharedSource {
       if (status === "closed") this.explainFailure();
       for (const s of this.subscribers) s.current.onError?.(event, status);
     };
+    source.addEventListener(POSITION_EVENT, (event: MessageEvent<string>) => {
+      if (event.lastEventId !== this.state.lastEventId) {
+        this.setState({ lastEventId: event.lastEventId });
+      }
+    });
     source.addEventListener(RESET_EVENT, (event: MessageEvent<string>) => {
       this.setState({ resets: this.state.resets + 1 });
       const data = parseEventData(event.data) as ResetData;

@@ -13,7 +13,7 @@ import {
 } from "@/lib/server/stream-registry";
 import { concat, scheduleFlush } from "@/lib/server/write-batch";
 import { encodeComment, encodeEvent } from "@/lib/sse/encode";
-import { RESET_EVENT, type ResetData } from "@/lib/sse/events";
+import { POSITION_EVENT, RESET_EVENT, type ResetData } from "@/lib/sse/events";
 import {
   compareStreamIds,
   decodeLastEventId,
@@ -147,12 +147,13 @@ class Connection {
         for (const entry of replay.entries) this.deliver(entry.frame, entry.id, channel);
       });
       for (const { frame, id, channel } of this.buffered) this.deliver(frame, id, channel);
-      // Tell the browser where it stands even when nothing was replayed, so a reconnect
-      // before the next event still resumes from here.
+      // Tell the client where it stands even when nothing was replayed, so a reconnect
+      // before the next event still resumes from here. An event (not a bare `id:`), so page
+      // code can read the position too, e.g. to keep it for `?lastEventId=` next time.
       const position = this.multi
         ? encodeMultiChannelId("", channels, this.positions)
         : this.positions[channels[0]];
-      this.push(encoder.encode(`id: ${position}\n\n`));
+      this.push(encoder.encode(`event: ${POSITION_EVENT}\ndata: \nid: ${position}\n\n`));
     } finally {
       this.buffered = [];
       this.catchingUp = false;

@@ -31,7 +31,9 @@ test("answers text/event-stream with anti-buffering headers and opens with a com
   expect(s.response.headers.get("cache-control")).toBe("no-cache, no-transform");
   expect(s.response.headers.get("x-accel-buffering")).toBe("no");
   expect(s.response.headers.get("content-encoding")).toBeNull();
-  await expect.poll(() => s.raw()).toMatch(/^: connected\nretry: 3000\n\nid: \d+-\d+\n\n$/);
+  await expect
+    .poll(() => s.raw())
+    .toMatch(/^: connected\nretry: 3000\n\nevent: position\ndata: \nid: \d+-\d+\n\n$/);
 });
 
 test("/hello publishes the quickstart greeting on channel sse", async () => {

@@ -56,6 +56,8 @@ export function parseEventStream(body: ReadableStream<Uint8Array>): ParsedStream
   };
   const parser = createParser({
     onEvent(event) {
+      // The stream's `position` event is control, not content: it only moves lastEventId.
+      if (event.event === "position") return;
       parsed.events.push(event);
       for (const check of [...waiters]) check();
     },

@@ -1,20 +1,26 @@
-import { expect, test } from "@playwright/test";
+import { type BrowserContext, expect, type Page, test } from "@playwright/test";
 import { testEnv } from "../support/env";
 
-test("two tabs: /hello in one raises the quickstart alert in the other", async ({ context }) => {
+/** The quickstart, as a person tries it: `/` in one tab, `/hello` in another, an alert. */
+async function expectTwoTabGreeting(context: BrowserContext, base: string): Promise<Page> {
   const page = await context.newPage();
-  await page.goto(`${testEnv("APP_URL")}/`);
+  await page.goto(`${base}/`);
   await expect(page.getByTestId("stream-status")).toHaveAttribute("data-status", "open");
 
   const dialog = page.waitForEvent("dialog");
   const other = await context.newPage();
-  await other.goto(`${testEnv("APP_URL")}/hello`);
+  await other.goto(`${base}/hello`);
   await expect(other.locator("body")).toHaveText("Message sent!");
 
   const alert = await dialog;
   expect(alert.type()).toBe("alert");
   expect(alert.message()).toBe("The server says Hello!");
   await alert.accept();
+  return page;
+}
+
+test("two tabs: /hello in one raises the quickstart alert in the other", async ({ context }) => {
+  const page = await expectTwoTabGreeting(context, testEnv("APP_URL"));
   await expect(page.getByTestId("event")).toHaveCount(1);
   await expect(page.getByTestId("event").first()).toContainText('{"message":"Hello!"}');
 });
@@ -29,15 +35,7 @@ test("Redis down: the page alerts that it cannot connect", async ({ page }) => {
 });
 
 test("the demo works with no Redis configured, on the in-memory broker", async ({ context }) => {
-  const page = await context.newPage();
-  await page.goto(`${testEnv("MEMORY_APP_URL")}/`);
-  await expect(page.getByTestId("stream-status")).toHaveAttribute("data-status", "open");
-  const dialog = page.waitForEvent("dialog");
-  const other = await context.newPage();
-  await other.goto(`${testEnv("MEMORY_APP_URL")}/hello`);
-  const alert = await dialog;
-  expect(alert.message()).toBe("The server says Hello!");
-  await alert.accept();
+  await expectTwoTabGreeting(context, testEnv("MEMORY_APP_URL"));
 });
 
 test("the quickstart links to the playground, without an error alert on the way", async ({

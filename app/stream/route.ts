@@ -1,10 +1,8 @@
 import type { NextRequest } from "next/server";
-import { authorize } from "@/lib/server/authorize";
-import { getConfig } from "@/lib/server/config";
+import { authorizedStreamChannels } from "@/lib/server/authorize";
 import { handlePreflight, withCors } from "@/lib/server/cors";
 import { openEventStream } from "@/lib/server/event-stream";
 import { errorResponse, SSE_HEADERS } from "@/lib/server/http";
-import { parseChannels } from "@/lib/sse/channel";
 
 /**
  * `GET /stream?channel=NAME[&channel=…]` (default `sse`): the events of those channels as
@@ -13,11 +11,9 @@ import { parseChannels } from "@/lib/sse/channel";
  */
 export async function GET(request: NextRequest): Promise<Response> {
   try {
-    const { maxChannelsPerStream, maxChannelLength } = getConfig();
-    const params = request.nextUrl.searchParams;
-    const channels = parseChannels(params, maxChannelsPerStream, maxChannelLength);
-    await authorize(request, channels);
-    const lastEventId = request.headers.get("last-event-id") ?? params.get("lastEventId");
+    const channels = await authorizedStreamChannels(request);
+    const lastEventId =
+      request.headers.get("last-event-id") ?? request.nextUrl.searchParams.get("lastEventId");
     const stream = await openEventStream({ channels, lastEventId, signal: request.signal });
     return withCors(request, new Response(stream, { headers: SSE_HEADERS }));
   } catch (error) {
@@ -31,13 +27,7 @@ export async function GET(request: NextRequest): Promise<Response> {
  */
 export async function HEAD(request: NextRequest): Promise<Response> {
   try {
-    const { maxChannelsPerStream, maxChannelLength } = getConfig();
-    const channels = parseChannels(
-      request.nextUrl.searchParams,
-      maxChannelsPerStream,
-      maxChannelLength,
-    );
-    await authorize(request, channels);
+    await authorizedStreamChannels(request);
     return withCors(request, new Response(null, { headers: SSE_HEADERS }));
   } catch (error) {
     return withCors(request, errorResponse(error));

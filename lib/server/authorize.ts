@@ -2,6 +2,7 @@ import "server-only";
 import { grantCovers, TokenError, verifyChannelToken } from "@/lib/server/auth";
 import { getConfig } from "@/lib/server/config";
 import { HttpError } from "@/lib/server/http";
+import { parseChannels } from "@/lib/sse/channel";
 
 /** The cookie a page can set instead of `?token=`. */
 export const TOKEN_COOKIE = "sse_token";
@@ -62,4 +63,18 @@ export function requireChannelTokens({ channels, token }: AuthorizeContext): voi
 export async function authorize(request: Request, channels: readonly string[]): Promise<void> {
   const context: AuthorizeContext = { request, channels, token: readToken(request) };
   requireChannelTokens(context);
+}
+
+/**
+ * The channels a stream request asks for (`?channel=`, default `sse`), checked against the
+ * channel rules and limits, then authorized.
+ * @throws SseInputError for an invalid or excess channel (400).
+ * @throws HttpError 401/403 from `authorize`.
+ */
+export async function authorizedStreamChannels(request: Request): Promise<string[]> {
+  const { maxChannelsPerStream, maxChannelLength } = getConfig();
+  const params = new URL(request.url).searchParams;
+  const channels = parseChannels(params, maxChannelsPerStream, maxChannelLength);
+  await authorize(request, channels);
+  return channels;
 }

@@ -20,5 +20,3 @@ export function createLogger() {
     },
   };
 }
-
-export type Logger = ReturnType<typeof createLogger>;

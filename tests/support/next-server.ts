@@ -28,15 +28,21 @@ export async function ensureBuilt(): Promise<void> {
 // Settings the parent shell may carry that must not leak into a test server.
 const SCRUBBED = /^(SSE_|REDIS_URL$|PORT$|NODE_OPTIONS$|__NEXT)/;
 
-/** Starts `next start` on a free loopback port with exactly the given next-sse settings. */
-export async function startNextServer(env: Record<string, string>): Promise<TestServer> {
+/**
+ * Starts `next start` on a free loopback port with exactly the given next-sse settings.
+ * `nodeArgs` go to the Node process that serves (e.g. `--inspect=127.0.0.1:0`).
+ */
+export async function startNextServer(
+  env: Record<string, string>,
+  { nodeArgs = [] }: { nodeArgs?: string[] } = {},
+): Promise<TestServer> {
   const port = await getFreePort();
   const cleanEnv = Object.fromEntries(
     Object.entries(process.env).filter(([key]) => !SCRUBBED.test(key)),
   );
   const child: ChildProcess = spawn(
     process.execPath,
-    [NEXT_BIN, "start", "-p", String(port), "-H", "127.0.0.1"],
+    [...nodeArgs, NEXT_BIN, "start", "-p", String(port), "-H", "127.0.0.1"],
     {
       cwd: ROOT,
       env: { ...cleanEnv, NEXT_TELEMETRY_DISABLED: "1", NODE_ENV: "production", ...env },

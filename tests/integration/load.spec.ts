@@ -83,9 +83,8 @@ test("10,000 streams opened and closed in waves leave no listener, subscription 
   const inspector = await connectInspector(app.output());
   // What the process holds once garbage is collected: JS heap plus buffers outside it.
   const retainedKb = async () => {
-    const { heapUsed, external } = await inspector.evaluateAfterGc<NodeJS.MemoryUsage>(
-      "process.memoryUsage()",
-    );
+    const { heapUsed, external } =
+      await inspector.evaluateAfterGc<NodeJS.MemoryUsage>("process.memoryUsage()");
     return Math.round((heapUsed + external) / 1024);
   };
   const prefix = uniqueChannel("wave");

@@ -24,6 +24,8 @@ describe("parseConfig", () => {
       corsOrigins: [],
       metricsToken: undefined,
       shutdownTimeoutMs: 5000,
+      streamServerPort: 3001,
+      streamServerHost: "0.0.0.0",
     });
   });
 

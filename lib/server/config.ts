@@ -65,6 +65,8 @@ const ENV_SCHEMA = z.object({
   SSE_CORS_ORIGINS: originList,
   SSE_METRICS_TOKEN: optionalString(z.string().min(16, "must be at least 16 characters")),
   SSE_SHUTDOWN_TIMEOUT_MS: integer(5000, 0, 600_000),
+  SSE_STREAM_SERVER_PORT: integer(3001, 1, 65_535),
+  SSE_STREAM_SERVER_HOST: z.preprocess(blankToUndefined, z.string().default("0.0.0.0")),
 });
 
 /** Every setting of next-sse, validated. See `.env.example` and the README's settings table. */
@@ -109,6 +111,10 @@ export interface SseConfig {
   metricsToken: string | undefined;
   /** On SIGTERM, exit after at most this long even if clients hold on (default 5000 ms). */
   shutdownTimeoutMs: number;
+  /** Port of the optional plain Node stream server, `npm run start:stream-server` (3001). */
+  streamServerPort: number;
+  /** Address that server listens on (default `0.0.0.0`, every interface, as `next start`). */
+  streamServerHost: string;
 }
 
 /** Thrown at start-up for an invalid environment, naming every bad variable. */
@@ -153,6 +159,8 @@ export function parseConfig(env: Record<string, string | undefined>): SseConfig 
     corsOrigins: e.SSE_CORS_ORIGINS ?? [],
     metricsToken: e.SSE_METRICS_TOKEN,
     shutdownTimeoutMs: e.SSE_SHUTDOWN_TIMEOUT_MS,
+    streamServerPort: e.SSE_STREAM_SERVER_PORT,
+    streamServerHost: e.SSE_STREAM_SERVER_HOST,
   };
 }
 

@@ -46,6 +46,18 @@ const HEARTBEAT = encoder.encode(encodeComment());
 // Ends a stream on purpose: the browser reconnects at once, with its Last-Event-ID.
 const RECONNECT_NOW = encoder.encode(": reconnect\nretry: 0\n\n");
 
+/**
+ * Where a stream's bytes go: a web stream's controller (route handlers) or a Node
+ * response (the plain Node stream server). Both keep the same bounded backlog.
+ */
+export interface StreamSink {
+  write(chunk: Uint8Array): void;
+  /** True when the client has left more than the backlog limit unread. */
+  overBacklog(): boolean;
+  end(): void;
+  destroy(error: Error): void;
+}
+
 interface Buffered {
   frame: Uint8Array;
   id: string | undefined;
@@ -61,7 +73,7 @@ interface Buffered {
 class Connection {
   private pending: Uint8Array[] = [];
   private pendingBytes = 0;
-  private controller: ReadableStreamDefaultController<Uint8Array> | undefined;
+  private sink: StreamSink | undefined;
   private closed = false;
   private ending = false;
   /** Counted in presence (only streams that started). */
@@ -179,14 +191,19 @@ class Connection {
   }
 
   /** Starts writing: the first frame (comment + retry) goes out before anything queued. */
-  start(controller: ReadableStreamDefaultController<Uint8Array>, hello: Uint8Array): void {
-    this.controller = controller;
+  start(sink: StreamSink, hello: Uint8Array): void {
+    this.sink = sink;
     if (this.closed) {
-      controller.close();
+      sink.end();
       return;
     }
-    controller.enqueue(hello);
-    if (this.pending.length > 0) scheduleFlush(this);
+    if (this.pending.length === 0) sink.write(hello);
+    else {
+      // What was replayed goes out with the first bytes: one write, not two.
+      this.pending.unshift(hello);
+      this.pendingBytes += hello.byteLength;
+      this.flush(Date.now());
+    }
     const { maxStreamSeconds } = this.options;
     if (maxStreamSeconds > 0) {
       // Up to 10% early, so streams opened together do not all reconnect together.
@@ -204,27 +221,27 @@ class Connection {
   }
 
   flush(now: number): void {
-    const controller = this.controller;
-    if (this.closed || controller === undefined || this.pending.length === 0) return;
+    const sink = this.sink;
+    if (this.closed || sink === undefined || this.pending.length === 0) return;
     const chunk =
       this.pending.length === 1 ? this.pending[0] : concat(this.pending, this.pendingBytes);
     this.pending = [];
     this.pendingBytes = 0;
-    controller.enqueue(chunk);
+    sink.write(chunk);
     this.lastWriteAt = now;
     if (this.ending) {
       this.close();
       return;
     }
     // The queue is bounded: a client that stops reading is dropped, not buffered forever.
-    if ((controller.desiredSize ?? 0) < 0) {
+    if (sink.overBacklog()) {
       counters.slowConsumerDrops++;
       this.close(new Error("slow consumer: backlog limit exceeded"));
     }
   }
 
   heartbeat(now: number): void {
-    if (this.controller === undefined || this.pending.length > 0) return;
+    if (this.sink === undefined || this.pending.length > 0) return;
     this.push(HEARTBEAT);
     this.lastWriteAt = now;
   }
@@ -243,25 +260,35 @@ class Connection {
     }
     this.onClose(this);
     try {
-      if (error) this.controller?.error(error);
-      else this.controller?.close();
+      if (error) this.sink?.destroy(error);
+      else this.sink?.end();
     } catch {
       // Already closed or cancelled by the consumer.
     }
   }
 }
 
+/** A stream whose subscriptions are confirmed and whose replay is queued: attach a sink. */
+export interface OpenedStream {
+  /** Starts writing to the sink: the first bytes, then what was replayed, then live events. */
+  attach(sink: StreamSink): void;
+  /** Ends the stream and releases its subscriptions (the client left). */
+  close(): void;
+  /** Bytes the client may leave unread before it is dropped (SSE_MAX_BACKLOG_BYTES). */
+  readonly maxBacklogBytes: number;
+}
+
 /**
- * Subscribes to the channels, replays what the client missed since its Last-Event-ID (with
- * history), and returns the stream. Resolves only once every subscription is confirmed, so
- * when the browser sees `open`, every event published from then on reaches it. Client
- * disconnect (signal abort or stream cancel) cleans up once.
+ * Subscribes to the channels and replays what the client missed since its Last-Event-ID
+ * (with history), for any sink. Resolves only once every subscription is confirmed, so when
+ * the browser sees `open`, every event published from then on reaches it. Client
+ * disconnect (signal abort) cleans up once.
  * @throws BrokerUnavailableError when the broker cannot subscribe or read history in time.
  * @throws HttpError 503 when the process already serves SSE_MAX_CONNECTIONS streams.
  */
-export async function openEventStream(
+export async function prepareEventStream(
   request: Pick<EventStreamOptions, "channels" | "signal"> & Partial<EventStreamOptions>,
-): Promise<ReadableStream<Uint8Array>> {
+): Promise<OpenedStream> {
   const config = getConfig();
   const options: EventStreamOptions = {
     broker: request.broker ?? getBroker(),
@@ -287,8 +314,11 @@ export async function openEventStream(
       },
     );
   }
+  const { maxBacklogBytes } = options;
   // The client left before we started: nothing to subscribe, nobody to write to.
-  if (options.signal.aborted) return new ReadableStream({ start: (c) => c.close() });
+  if (options.signal.aborted) {
+    return { attach: (sink) => sink.end(), close: () => {}, maxBacklogBytes };
+  }
   const connection = new Connection(options, untrack);
   track(connection, options.heartbeatMs);
   const onAbort = () => connection.close();
@@ -310,17 +340,40 @@ export async function openEventStream(
     throw error;
   }
   // The client may have left while we subscribed and replayed: it was cleaned up already.
-  if (options.signal.aborted) return new ReadableStream({ start: (c) => c.close() });
+  if (options.signal.aborted) {
+    return { attach: (sink) => sink.end(), close: () => {}, maxBacklogBytes };
+  }
   connection.counted = true;
   updatePresence(options.channels, 1);
   installShutdown(endAllStreams, config.shutdownTimeoutMs);
   const hello = encoder.encode(`: connected\nretry: ${options.retryMs}\n\n`);
+  return {
+    attach: (sink) => connection.start(sink, hello),
+    close: () => connection.close(),
+    maxBacklogBytes,
+  };
+}
+
+/**
+ * `prepareEventStream` as a web `ReadableStream`, for route handlers. Its queue is the
+ * backlog: a client over SSE_MAX_BACKLOG_BYTES unread is dropped. Cancel cleans up.
+ */
+export async function openEventStream(
+  request: Pick<EventStreamOptions, "channels" | "signal"> & Partial<EventStreamOptions>,
+): Promise<ReadableStream<Uint8Array>> {
+  const opened = await prepareEventStream(request);
   return new ReadableStream<Uint8Array>(
     {
-      start: (controller) => connection.start(controller, hello),
-      cancel: () => connection.close(),
+      start: (controller) =>
+        opened.attach({
+          write: (chunk) => controller.enqueue(chunk),
+          overBacklog: () => (controller.desiredSize ?? 0) < 0,
+          end: () => controller.close(),
+          destroy: (error) => controller.error(error),
+        }),
+      cancel: () => opened.close(),
     },
-    { highWaterMark: options.maxBacklogBytes, size: (chunk) => chunk.byteLength },
+    { highWaterMark: opened.maxBacklogBytes, size: (chunk) => chunk.byteLength },
   );
 }
 

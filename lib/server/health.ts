@@ -28,3 +28,12 @@ export async function checkHealth(): Promise<HealthReport> {
     ...(reachable ? {} : { reason: "the broker (Redis) does not answer" }),
   };
 }
+
+/** `GET /api/health`: 200 when the broker answers, 503 with a JSON reason when it does not. */
+export async function healthResponse(): Promise<Response> {
+  const report = await checkHealth();
+  return Response.json(report, {
+    status: report.status === "ok" ? 200 : 503,
+    headers: { "Cache-Control": "no-store" },
+  });
+}

@@ -1,7 +1,9 @@
 import "server-only";
 import { Counter, Gauge, Registry } from "prom-client";
 import { getBroker } from "@/lib/server/broker";
+import { getConfig } from "@/lib/server/config";
 import { requestCounters } from "@/lib/server/counters";
+import { errorResponse, requireBearer } from "@/lib/server/http";
 import { localPresence } from "@/lib/server/presence";
 import { countOpenStreams, streamCounters } from "@/lib/server/stream-registry";
 
@@ -107,4 +109,18 @@ export async function renderMetrics(): Promise<{ body: string; contentType: stri
   holder[GLOBAL_KEY] ??= createRegistry();
   const registry = holder[GLOBAL_KEY];
   return { body: await registry.metrics(), contentType: registry.contentType };
+}
+
+/** `GET /api/metrics`: Prometheus text format; needs `Bearer $SSE_METRICS_TOKEN` when set. */
+export async function metricsResponse(request: Request): Promise<Response> {
+  try {
+    const { metricsToken } = getConfig();
+    if (metricsToken !== undefined) requireBearer(request, metricsToken);
+    const { body, contentType } = await renderMetrics();
+    return new Response(body, {
+      headers: { "Content-Type": contentType, "Cache-Control": "no-store" },
+    });
+  } catch (error) {
+    return errorResponse(error);
+  }
 }

@@ -1,14 +1,16 @@
-// `npm run bench`: fan-out speed and memory of next-sse on `next start`. Loopback only,
-// bounded in count and time. Prints a table and one JSON line (NEXT_SSE_BENCH {...}).
+// `npm run bench`: fan-out speed and memory of next-sse on `next start` (or, with
+// --server node, the plain Node stream server). Loopback only, bounded in count and time.
+// Prints a table and one JSON line (NEXT_SSE_BENCH {...}).
 // Options: --connections N (1000) --messages M (200) --rate R msg/s (50; 0 = as fast as
 // possible) --channels C (1) --size BYTES (payload padding, 0) --via redis|api (redis)
-// --max-seconds S (120). REDIS_URL uses that Redis instead of a private one.
+// --server next|node (next) --max-seconds S (120). REDIS_URL uses that Redis instead of a
+// private one.
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { Redis } from "ioredis";
 import { RedisBroker } from "@/lib/server/broker/redis";
 import { TEST_PUBLISH_TOKEN } from "@/tests/support/env";
-import { ensureBuilt, startNextServer } from "@/tests/support/next-server";
+import { ensureBuilt, startNextServer, startStreamServer } from "@/tests/support/next-server";
 import { startRedisServer } from "@/tests/support/redis-server";
 import { BenchSubscriber, type Delivery } from "./client";
 
@@ -20,6 +22,7 @@ const { values } = parseArgs({
     channels: { type: "string", default: "1" },
     size: { type: "string", default: "0" },
     via: { type: "string", default: "redis" },
+    server: { type: "string", default: "next" },
     "max-seconds": { type: "string", default: "120" },
   },
 });
@@ -29,6 +32,7 @@ const RATE = Number(values.rate);
 const CHANNELS = Number(values.channels);
 const SIZE = Number(values.size);
 const VIA = values.via === "api" ? "api" : "redis";
+const SERVER = values.server === "node" ? "node" : "next";
 const MAX_MS = Number(values["max-seconds"]) * 1000;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -55,11 +59,15 @@ async function main(): Promise<void> {
   await ensureBuilt();
   const ownRedis = process.env.REDIS_URL ? undefined : await startRedisServer();
   const redisUrl = process.env.REDIS_URL ?? ownRedis?.url ?? "";
-  const server = await startNextServer({
+  const settings = {
     SSE_REDIS_URL: redisUrl,
     SSE_PUBLISH_TOKEN: TEST_PUBLISH_TOKEN,
     SSE_HEARTBEAT_MS: "0",
-  });
+  };
+  // `server` serves the streams; the publish API is always Next.js's.
+  const app = SERVER === "next" || VIA === "api" ? await startNextServer(settings) : undefined;
+  const server = SERVER === "node" ? await startStreamServer(settings) : app;
+  if (server === undefined) throw new Error("no server");
   const admin = new Redis(redisUrl);
   const broker = new RedisBroker({ url: redisUrl });
   const subscribers: BenchSubscriber[] = [];
@@ -108,7 +116,7 @@ async function main(): Promise<void> {
       const send =
         VIA === "redis"
           ? broker.publish(channel, { body: `data: ${data}\n` })
-          : fetch(`${server.url}/api/publish`, {
+          : fetch(`${app?.url}/api/publish`, {
               method: "POST",
               headers: {
                 "Content-Type": "application/json",
@@ -142,7 +150,15 @@ async function main(): Promise<void> {
     const duplicates = subscribers.reduce((sum, s) => sum + s.duplicates, 0);
     const closedEarly = subscribers.filter((s) => s.closedEarly).length;
     const result = {
-      params: { connections: N, messages: M, rate: RATE, channels: CHANNELS, size: SIZE, via: VIA },
+      params: {
+        server: SERVER,
+        connections: N,
+        messages: M,
+        rate: RATE,
+        channels: CHANNELS,
+        size: SIZE,
+        via: VIA,
+      },
       connect: { ready: ready, ready_all_ms: round(connectMs) },
       delivery: {
         expected,
@@ -171,7 +187,10 @@ async function main(): Promise<void> {
       redis: { connected_clients_before: clientsBefore, connected_clients_ready: clientsReady },
     };
     const rows: Array<[string, string]> = [
-      ["streams / messages / rate", `${N} / ${M} / ${RATE || "max"} msg/s via ${VIA}`],
+      [
+        "streams / messages / rate",
+        `${N} / ${M} / ${RATE || "max"} msg/s via ${VIA}, served by ${SERVER === "next" ? "next start" : "the Node stream server"}`,
+      ],
       ["ready (all streams)", `${result.connect.ready}/${N} in ${result.connect.ready_all_ms} ms`],
       ["delivered / expected", `${delivered} / ${expected}`],
       [
@@ -198,6 +217,7 @@ async function main(): Promise<void> {
     await broker.close();
     admin.disconnect();
     await server.stop();
+    if (app !== server) await app?.stop();
     await ownRedis?.stop();
   }
 }

@@ -2,6 +2,7 @@ import { expect, test } from "@playwright/test";
 import {
   mintTestToken,
   publishViaApi,
+  STREAM_SERVERS,
   TEST_ALLOWED_ORIGIN,
   testEnv,
   uniqueChannel,
@@ -11,59 +12,62 @@ import { openStream } from "../support/sse-client";
 const app = () => testEnv("APP_URL");
 const errorOf = async (response: Response) => (await response.json()).error;
 
-test.describe("private channels", () => {
-  const channel = () => uniqueChannel("private-x");
+for (const server of STREAM_SERVERS) {
+  test.describe(`private channels (${server.name})`, () => {
+    const base = server.url;
+    const channel = () => uniqueChannel("private-x");
 
-  test("401 without a token, and for a forged or malformed one", async () => {
-    const name = channel();
-    const missing = await fetch(`${app()}/stream?channel=${name}`);
-    expect(missing.status).toBe(401);
-    expect(await errorOf(missing)).toEqual({
-      code: "token_required",
-      message: `channel ${name} is private: pass a token as ?token= or the sse_token cookie`,
+    test("401 without a token, and for a forged or malformed one", async () => {
+      const name = channel();
+      const missing = await fetch(`${base()}/stream?channel=${name}`);
+      expect(missing.status).toBe(401);
+      expect(await errorOf(missing)).toEqual({
+        code: "token_required",
+        message: `channel ${name} is private: pass a token as ?token= or the sse_token cookie`,
+      });
+      const forged = mintTestToken([name], 60, "another-secret-entirely-0123456789abcdef");
+      for (const token of [forged, "garbage", "a.b"]) {
+        const response = await fetch(`${base()}/stream?channel=${name}&token=${token}`);
+        expect(response.status).toBe(401);
+        expect((await errorOf(response)).code).toBe("invalid_token");
+      }
     });
-    const forged = mintTestToken([name], 60, "another-secret-entirely-0123456789abcdef");
-    for (const token of [forged, "garbage", "a.b"]) {
-      const response = await fetch(`${app()}/stream?channel=${name}&token=${token}`);
-      expect(response.status).toBe(401);
-      expect((await errorOf(response)).code).toBe("invalid_token");
-    }
-  });
 
-  test("403 for an expired token and for a token of other channels", async () => {
-    const name = channel();
-    const expired = await fetch(
-      `${app()}/stream?channel=${name}&token=${mintTestToken([name], -5)}`,
-    );
-    expect(expired.status).toBe(403);
-    expect((await errorOf(expired)).code).toBe("token_expired");
-    const other = await fetch(
-      `${app()}/stream?channel=${name}&token=${mintTestToken(["private-other"], 60)}`,
-    );
-    expect(other.status).toBe(403);
-    expect(await errorOf(other)).toEqual({
-      code: "channel_forbidden",
-      message: `the token does not grant channel ${name}`,
+    test("403 for an expired token and for a token of other channels", async () => {
+      const name = channel();
+      const expired = await fetch(
+        `${base()}/stream?channel=${name}&token=${mintTestToken([name], -5)}`,
+      );
+      expect(expired.status).toBe(403);
+      expect((await errorOf(expired)).code).toBe("token_expired");
+      const other = await fetch(
+        `${base()}/stream?channel=${name}&token=${mintTestToken(["private-other"], 60)}`,
+      );
+      expect(other.status).toBe(403);
+      expect(await errorOf(other)).toEqual({
+        code: "channel_forbidden",
+        message: `the token does not grant channel ${name}`,
+      });
     });
-  });
 
-  test("a valid token opens the stream, by query or by cookie, with prefix grants", async () => {
-    const name = channel();
-    const byQuery = await openStream(
-      `${app()}/stream?channel=${name}&token=${mintTestToken([name], 60)}`,
-    );
-    expect(byQuery.response.status).toBe(200);
-    const byCookie = await openStream(`${app()}/stream?channel=${name}&channel=public-too`, {
-      Cookie: `sse_token=${mintTestToken(["private-x-*"], 60)}`,
+    test("a valid token opens the stream, by query or by cookie, with prefix grants", async () => {
+      const name = channel();
+      const byQuery = await openStream(
+        `${base()}/stream?channel=${name}&token=${mintTestToken([name], 60)}`,
+      );
+      expect(byQuery.response.status).toBe(200);
+      const byCookie = await openStream(`${base()}/stream?channel=${name}&channel=public-too`, {
+        Cookie: `sse_token=${mintTestToken(["private-x-*"], 60)}`,
+      });
+      expect(byCookie.response.status).toBe(200);
+      await publishViaApi({ channel: name, data: "secret" });
+      expect((await byQuery.waitForEvents(1))[0].data).toBe("secret");
+      expect((await byCookie.waitForEvents(1))[0].data).toBe("secret");
+      byQuery.close();
+      byCookie.close();
     });
-    expect(byCookie.response.status).toBe(200);
-    await publishViaApi({ channel: name, data: "secret" });
-    expect((await byQuery.waitForEvents(1))[0].data).toBe("secret");
-    expect((await byCookie.waitForEvents(1))[0].data).toBe("secret");
-    byQuery.close();
-    byCookie.close();
   });
-});
+}
 
 test.describe("limits", () => {
   test("400 past the channels-per-stream limit and for an over-long name", async () => {
@@ -108,8 +112,12 @@ test.describe("limits", () => {
 
 test.describe("CORS", () => {
   test("answers a preflight from an allowed origin, refuses others", async () => {
-    for (const path of ["/stream", "/api/publish"]) {
-      const ok = await fetch(`${app()}${path}`, {
+    const urls = [
+      ...STREAM_SERVERS.map((server) => `${server.url()}/stream`),
+      `${app()}/api/publish`,
+    ];
+    for (const url of urls) {
+      const ok = await fetch(url, {
         method: "OPTIONS",
         headers: { Origin: TEST_ALLOWED_ORIGIN, "Access-Control-Request-Method": "GET" },
       });
@@ -117,7 +125,7 @@ test.describe("CORS", () => {
       expect(ok.headers.get("access-control-allow-origin")).toBe(TEST_ALLOWED_ORIGIN);
       expect(ok.headers.get("access-control-allow-credentials")).toBe("true");
       expect(ok.headers.get("access-control-allow-headers")).toContain("Last-Event-ID");
-      const denied = await fetch(`${app()}${path}`, {
+      const denied = await fetch(url, {
         method: "OPTIONS",
         headers: { Origin: "http://evil.example", "Access-Control-Request-Method": "GET" },
       });
@@ -127,17 +135,20 @@ test.describe("CORS", () => {
   });
 
   test("lets an allowed origin read streams and publish, with credentials", async () => {
-    const s = await openStream(`${app()}/stream?channel=${uniqueChannel()}`, {
-      Origin: TEST_ALLOWED_ORIGIN,
-    });
-    expect(s.response.headers.get("access-control-allow-origin")).toBe(TEST_ALLOWED_ORIGIN);
-    expect(s.response.headers.get("vary")).toContain("Origin");
-    s.close();
-    const other = await openStream(`${app()}/stream?channel=${uniqueChannel()}`, {
-      Origin: "http://evil.example",
-    });
-    expect(other.response.headers.get("access-control-allow-origin")).toBeNull();
-    other.close();
+    for (const server of STREAM_SERVERS) {
+      const s = await openStream(`${server.url()}/stream?channel=${uniqueChannel()}`, {
+        Origin: TEST_ALLOWED_ORIGIN,
+      });
+      expect(s.response.headers.get("access-control-allow-origin")).toBe(TEST_ALLOWED_ORIGIN);
+      expect(s.response.headers.get("access-control-allow-credentials")).toBe("true");
+      expect(s.response.headers.get("vary")).toContain("Origin");
+      s.close();
+      const other = await openStream(`${server.url()}/stream?channel=${uniqueChannel()}`, {
+        Origin: "http://evil.example",
+      });
+      expect(other.response.headers.get("access-control-allow-origin")).toBeNull();
+      other.close();
+    }
     const published = await publishViaApi(
       { channel: uniqueChannel(), data: 1 },
       { headers: { Origin: TEST_ALLOWED_ORIGIN } },

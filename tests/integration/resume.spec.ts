@@ -1,8 +1,6 @@
 import { expect, test } from "@playwright/test";
-import { publishViaApi, testEnv, uniqueChannel } from "../support/env";
+import { publishViaApi, STREAM_SERVERS, uniqueChannel } from "../support/env";
 import { openStream, type TestStream } from "../support/sse-client";
-
-const app = () => testEnv("APP_URL");
 
 async function publish(channel: string, data: string): Promise<string> {
   const response = await publishViaApi({ channel, data });
@@ -10,86 +8,92 @@ async function publish(channel: string, data: string): Promise<string> {
   return (await response.json()).events[0].id;
 }
 
-test("a reconnect with Last-Event-ID gets every missed event once, then live ones", async () => {
-  const channel = uniqueChannel();
-  const first = await openStream(`${app()}/stream?channel=${channel}`);
-  await publish(channel, "1");
-  await first.waitForEvents(1);
-  first.close();
-  for (const n of ["2", "3", "4"]) await publish(channel, n);
-  const resumed = await openStream(`${app()}/stream?channel=${channel}`, {
-    "Last-Event-ID": first.lastEventId ?? "",
+for (const server of STREAM_SERVERS) {
+  test.describe(server.name, () => {
+    const app = server.url;
+
+    test("a reconnect with Last-Event-ID gets every missed event once, then live ones", async () => {
+      const channel = uniqueChannel();
+      const first = await openStream(`${app()}/stream?channel=${channel}`);
+      await publish(channel, "1");
+      await first.waitForEvents(1);
+      first.close();
+      for (const n of ["2", "3", "4"]) await publish(channel, n);
+      const resumed = await openStream(`${app()}/stream?channel=${channel}`, {
+        "Last-Event-ID": first.lastEventId ?? "",
+      });
+      await publish(channel, "5");
+      const events = await resumed.waitForEvents(4);
+      expect(events.map((e) => e.data)).toEqual(["2", "3", "4", "5"]);
+      resumed.close();
+    });
+
+    test("?lastEventId= resumes a page's first connection", async () => {
+      const channel = uniqueChannel();
+      const id = await publish(channel, "seen");
+      await publish(channel, "missed");
+      const s = await openStream(`${app()}/stream?channel=${channel}&lastEventId=${id}`);
+      const [event] = await s.waitForEvents(1);
+      expect(event.data).toBe("missed");
+      s.close();
+    });
+
+    test("no gap and no duplicate at the switch from replay to live, under continuous publishing", async () => {
+      const channel = uniqueChannel();
+      let publishing = true;
+      let sent = 0;
+      const publisher = (async () => {
+        while (publishing) {
+          await publish(channel, String(++sent));
+        }
+      })();
+      const received: string[] = [];
+      let lastEventId: string | undefined;
+      for (let round = 0; round < 8; round++) {
+        const s: TestStream = await openStream(
+          `${app()}/stream?channel=${channel}`,
+          lastEventId ? { "Last-Event-ID": lastEventId } : {},
+        );
+        await s.waitForEvents(round === 0 ? 3 : 10);
+        s.close();
+        await s.ended;
+        received.push(...s.events.map((e) => e.data));
+        lastEventId = s.lastEventId;
+      }
+      publishing = false;
+      await publisher;
+      const first = Number(received[0]);
+      const expected = Array.from({ length: received.length }, (_, i) => String(first + i));
+      expect(received).toEqual(expected);
+    });
+
+    test("resumes several channels at once and names each event's channel", async () => {
+      const [a, b] = [uniqueChannel("a"), uniqueChannel("b")];
+      const url = `${app()}/stream?channel=${a}&channel=${b}`;
+      const s = await openStream(url);
+      await publish(a, "a1");
+      await s.waitForEvents(1);
+      s.close();
+      await publish(b, "b1");
+      await publish(a, "a2");
+      const resumed = await openStream(url, { "Last-Event-ID": s.lastEventId ?? "" });
+      const events = await resumed.waitForEvents(2);
+      expect(events.map((e) => [(e.id ?? "").split("/")[0], e.data])).toEqual([
+        [a, "a2"],
+        [b, "b1"],
+      ]);
+      resumed.close();
+    });
+
+    test("says reset when the id is unknown", async () => {
+      const channel = uniqueChannel();
+      const s = await openStream(`${app()}/stream?channel=${channel}`, {
+        "Last-Event-ID": "12345-0",
+      });
+      const [event] = await s.waitForEvents(1);
+      expect(event.event).toBe("reset");
+      expect(JSON.parse(event.data)).toEqual({ channels: [channel] });
+      s.close();
+    });
   });
-  await publish(channel, "5");
-  const events = await resumed.waitForEvents(4);
-  expect(events.map((e) => e.data)).toEqual(["2", "3", "4", "5"]);
-  resumed.close();
-});
-
-test("?lastEventId= resumes a page's first connection", async () => {
-  const channel = uniqueChannel();
-  const id = await publish(channel, "seen");
-  await publish(channel, "missed");
-  const s = await openStream(`${app()}/stream?channel=${channel}&lastEventId=${id}`);
-  const [event] = await s.waitForEvents(1);
-  expect(event.data).toBe("missed");
-  s.close();
-});
-
-test("no gap and no duplicate at the switch from replay to live, under continuous publishing", async () => {
-  const channel = uniqueChannel();
-  let publishing = true;
-  let sent = 0;
-  const publisher = (async () => {
-    while (publishing) {
-      await publish(channel, String(++sent));
-    }
-  })();
-  const received: string[] = [];
-  let lastEventId: string | undefined;
-  for (let round = 0; round < 8; round++) {
-    const s: TestStream = await openStream(
-      `${app()}/stream?channel=${channel}`,
-      lastEventId ? { "Last-Event-ID": lastEventId } : {},
-    );
-    await s.waitForEvents(round === 0 ? 3 : 10);
-    s.close();
-    await s.ended;
-    received.push(...s.events.map((e) => e.data));
-    lastEventId = s.lastEventId;
-  }
-  publishing = false;
-  await publisher;
-  const first = Number(received[0]);
-  const expected = Array.from({ length: received.length }, (_, i) => String(first + i));
-  expect(received).toEqual(expected);
-});
-
-test("resumes several channels at once and names each event's channel", async () => {
-  const [a, b] = [uniqueChannel("a"), uniqueChannel("b")];
-  const url = `${app()}/stream?channel=${a}&channel=${b}`;
-  const s = await openStream(url);
-  await publish(a, "a1");
-  await s.waitForEvents(1);
-  s.close();
-  await publish(b, "b1");
-  await publish(a, "a2");
-  const resumed = await openStream(url, { "Last-Event-ID": s.lastEventId ?? "" });
-  const events = await resumed.waitForEvents(2);
-  expect(events.map((e) => [(e.id ?? "").split("/")[0], e.data])).toEqual([
-    [a, "a2"],
-    [b, "b1"],
-  ]);
-  resumed.close();
-});
-
-test("says reset when the id is unknown", async () => {
-  const channel = uniqueChannel();
-  const s = await openStream(`${app()}/stream?channel=${channel}`, {
-    "Last-Event-ID": "12345-0",
-  });
-  const [event] = await s.waitForEvents(1);
-  expect(event.event).toBe("reset");
-  expect(JSON.parse(event.data)).toEqual({ channels: [channel] });
-  s.close();
-});
+}

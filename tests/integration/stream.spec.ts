@@ -1,6 +1,6 @@
 import { expect, test } from "@playwright/test";
 import { Redis } from "ioredis";
-import { testEnv, uniqueChannel } from "../support/env";
+import { STREAM_SERVERS, testEnv, uniqueChannel } from "../support/env";
 import { openStream, type TestStream } from "../support/sse-client";
 
 const app = () => testEnv("APP_URL");
@@ -15,8 +15,8 @@ test.afterEach(() => {
   for (const stream of open.splice(0)) stream.close();
 });
 
-async function stream(query = ""): Promise<TestStream> {
-  const s = await openStream(`${app()}/stream${query}`);
+async function stream(base = app, query = ""): Promise<TestStream> {
+  const s = await openStream(`${base()}/stream${query}`);
   open.push(s);
   return s;
 }
@@ -24,17 +24,76 @@ async function stream(query = ""): Promise<TestStream> {
 const numsub = async (channel: string) =>
   Number(((await redis.pubsub("NUMSUB", channel)) as [string, number])[1]);
 
-test("answers text/event-stream with anti-buffering headers and opens with a comment and retry", async () => {
-  const s = await stream();
-  expect(s.response.status).toBe(200);
-  expect(s.response.headers.get("content-type")).toBe("text/event-stream; charset=utf-8");
-  expect(s.response.headers.get("cache-control")).toBe("no-cache, no-transform");
-  expect(s.response.headers.get("x-accel-buffering")).toBe("no");
-  expect(s.response.headers.get("content-encoding")).toBeNull();
-  await expect
-    .poll(() => s.raw())
-    .toMatch(/^: connected\nretry: 3000\n\nevent: position\ndata: \nid: \d+-\d+\n\n$/);
-});
+for (const server of STREAM_SERVERS) {
+  test.describe(server.name, () => {
+    const base = server.url;
+
+    test("answers text/event-stream with anti-buffering headers and opens with a comment and retry", async () => {
+      const s = await stream(base);
+      expect(s.response.status).toBe(200);
+      expect(s.response.headers.get("content-type")).toBe("text/event-stream; charset=utf-8");
+      expect(s.response.headers.get("cache-control")).toBe("no-cache, no-transform");
+      expect(s.response.headers.get("x-accel-buffering")).toBe("no");
+      expect(s.response.headers.get("content-encoding")).toBeNull();
+      await expect
+        .poll(() => s.raw())
+        .toMatch(/^: connected\nretry: 3000\n\nevent: position\ndata: \nid: \d+-\d+\n\n$/);
+    });
+
+    test("delivers event, multi-line data, id and retry published by another service", async () => {
+      const channel = uniqueChannel();
+      const s = await stream(base, `?channel=${channel}`);
+      const envelope = { data: "line 1\nline 2", type: "update", id: 0, retry: 1500 };
+      expect(await redis.publish(channel, JSON.stringify(envelope))).toBe(1);
+      const [event] = await s.waitForEvents(1);
+      expect(event).toEqual({ event: "update", data: "line 1\nline 2", id: "0" });
+      expect(s.retry).toBe(1500);
+      expect(s.raw()).toContain(
+        "event: update\ndata: line 1\ndata: line 2\nretry: 1500\nid: 0\n\n",
+      );
+    });
+
+    test("keeps channels apart", async () => {
+      const [a, b] = [uniqueChannel("a"), uniqueChannel("b")];
+      const [sa, sb, sdefault] = await Promise.all([
+        stream(base, `?channel=${a}`),
+        stream(base, `?channel=${b}`),
+        stream(base),
+      ]);
+      await redis.publish(a, JSON.stringify({ data: "for a" }));
+      await redis.publish(b, JSON.stringify({ data: "for b" }));
+      expect((await sa.waitForEvents(1)).map((e) => e.data)).toEqual(["for a"]);
+      expect((await sb.waitForEvents(1)).map((e) => e.data)).toEqual(["for b"]);
+      // A marker on each channel proves nothing else was in flight behind it.
+      await redis.publish(a, JSON.stringify({ data: "end" }));
+      await redis.publish("sse", JSON.stringify({ data: "end" }));
+      expect((await sa.waitForEvents(2)).map((e) => e.data)).toEqual(["for a", "end"]);
+      expect((await sdefault.waitForEvents(1)).map((e) => e.data)).toEqual(["end"]);
+    });
+
+    test("shares one Redis subscription per channel and releases it when clients leave", async () => {
+      const channel = uniqueChannel();
+      const streams = await Promise.all(
+        Array.from({ length: 5 }, () => stream(base, `?channel=${channel}`)),
+      );
+      expect(await numsub(channel)).toBe(1);
+      expect(await redis.publish(channel, JSON.stringify({ data: "x" }))).toBe(1);
+      await Promise.all(streams.map((s) => s.waitForEvents(1)));
+      for (const s of streams) s.close();
+      await expect.poll(() => numsub(channel)).toBe(0);
+    });
+
+    test("rejects an invalid channel with 400 and a JSON error", async () => {
+      for (const query of ["?channel=a%20b", `?channel=${"x".repeat(129)}`, "?channel="]) {
+        const response = await fetch(`${base()}/stream${query}`);
+        expect(response.status).toBe(400);
+        const body = await response.json();
+        expect(body.error.code).toBe("invalid_channel");
+        expect(body.error.message).toMatch(/invalid channel/);
+      }
+    });
+  });
+}
 
 test("/hello publishes the quickstart greeting on channel sse", async () => {
   const s = await stream();
@@ -45,55 +104,6 @@ test("/hello publishes the quickstart greeting on channel sse", async () => {
   const [event] = await s.waitForEvents(1);
   expect(event.event).toBe("greeting");
   expect(JSON.parse(event.data)).toEqual({ message: "Hello!" });
-});
-
-test("delivers event, multi-line data, id and retry published by another service", async () => {
-  const channel = uniqueChannel();
-  const s = await stream(`?channel=${channel}`);
-  const envelope = { data: "line 1\nline 2", type: "update", id: 0, retry: 1500 };
-  expect(await redis.publish(channel, JSON.stringify(envelope))).toBe(1);
-  const [event] = await s.waitForEvents(1);
-  expect(event).toEqual({ event: "update", data: "line 1\nline 2", id: "0" });
-  expect(s.retry).toBe(1500);
-  expect(s.raw()).toContain("event: update\ndata: line 1\ndata: line 2\nretry: 1500\nid: 0\n\n");
-});
-
-test("keeps channels apart", async () => {
-  const [a, b] = [uniqueChannel("a"), uniqueChannel("b")];
-  const [sa, sb, sdefault] = await Promise.all([
-    stream(`?channel=${a}`),
-    stream(`?channel=${b}`),
-    stream(),
-  ]);
-  await redis.publish(a, JSON.stringify({ data: "for a" }));
-  await redis.publish(b, JSON.stringify({ data: "for b" }));
-  expect((await sa.waitForEvents(1)).map((e) => e.data)).toEqual(["for a"]);
-  expect((await sb.waitForEvents(1)).map((e) => e.data)).toEqual(["for b"]);
-  // A marker on each channel proves nothing else was in flight behind it.
-  await redis.publish(a, JSON.stringify({ data: "end" }));
-  await redis.publish("sse", JSON.stringify({ data: "end" }));
-  expect((await sa.waitForEvents(2)).map((e) => e.data)).toEqual(["for a", "end"]);
-  expect((await sdefault.waitForEvents(1)).map((e) => e.data)).toEqual(["end"]);
-});
-
-test("shares one Redis subscription per channel and releases it when clients leave", async () => {
-  const channel = uniqueChannel();
-  const streams = await Promise.all(Array.from({ length: 5 }, () => stream(`?channel=${channel}`)));
-  expect(await numsub(channel)).toBe(1);
-  expect(await redis.publish(channel, JSON.stringify({ data: "x" }))).toBe(1);
-  await Promise.all(streams.map((s) => s.waitForEvents(1)));
-  for (const s of streams) s.close();
-  await expect.poll(() => numsub(channel)).toBe(0);
-});
-
-test("rejects an invalid channel with 400 and a JSON error", async () => {
-  for (const query of ["?channel=a%20b", `?channel=${"x".repeat(129)}`, "?channel="]) {
-    const response = await fetch(`${app()}/stream${query}`);
-    expect(response.status).toBe(400);
-    const body = await response.json();
-    expect(body.error.code).toBe("invalid_channel");
-    expect(body.error.message).toMatch(/invalid channel/);
-  }
 });
 
 test("answers 503 with a JSON error on /stream and /hello when Redis is down", async () => {

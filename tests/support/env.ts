@@ -5,6 +5,7 @@ type TestVariable =
   | "DOWN_APP_URL"
   | "MEMORY_APP_URL"
   | "SHORT_APP_URL"
+  | "STREAM_SERVER_URL"
   | "TEST_REDIS_URL"
   | "APP_PID";
 
@@ -35,6 +36,16 @@ export function testEnv(name: TestVariable): string {
   if (!value) throw new Error(`${name} is not set: run the tests through playwright.config.ts`);
   return value;
 }
+
+/**
+ * The servers that serve `/stream` on the main test Redis, with the same settings:
+ * `next start` and the plain Node stream server. Stream tests run against both; events
+ * are published through the app either way.
+ */
+export const STREAM_SERVERS = [
+  { name: "next start", url: () => testEnv("APP_URL") },
+  { name: "stream server", url: () => testEnv("STREAM_SERVER_URL") },
+] as const;
 
 let seq = 0;
 /** A channel name no other test uses. */

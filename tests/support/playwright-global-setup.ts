@@ -1,27 +1,28 @@
 import { TEST_ALLOWED_ORIGIN, TEST_PUBLISH_TOKEN, TEST_SECRET } from "./env";
-import { ensureBuilt, startNextServer } from "./next-server";
+import { ensureBuilt, startNextServer, startStreamServer } from "./next-server";
 import { getFreePort } from "./ports";
 import { startRedisServer } from "./redis-server";
 
 /**
  * Starts what the integration and end-to-end tests talk to, all on free loopback ports:
- * a private redis-server (or TEST_REDIS_URL), and four `next start` servers: one on that
+ * a private redis-server (or TEST_REDIS_URL), four `next start` servers: one on that
  * Redis, one whose Redis is down, one on the in-memory broker, and one whose streams
- * end every second (so browsers reconnect and resume). Their URLs reach the tests
- * as environment variables.
+ * end every second (so browsers reconnect and resume), and the plain Node stream server
+ * beside the first, with its settings. Their URLs reach the tests as environment variables.
  */
 export default async function globalSetup(): Promise<() => Promise<void>> {
   await ensureBuilt();
   const ownRedis = process.env.TEST_REDIS_URL ? undefined : await startRedisServer();
   const redisUrl = process.env.TEST_REDIS_URL ?? ownRedis?.url ?? "";
   const deadPort = await getFreePort();
-  const [app, down, memory, shortLived] = await Promise.all([
-    startNextServer({
-      SSE_REDIS_URL: redisUrl,
-      SSE_PUBLISH_TOKEN: TEST_PUBLISH_TOKEN,
-      SSE_SECRET: TEST_SECRET,
-      SSE_CORS_ORIGINS: TEST_ALLOWED_ORIGIN,
-    }),
+  const mainSettings = {
+    SSE_REDIS_URL: redisUrl,
+    SSE_PUBLISH_TOKEN: TEST_PUBLISH_TOKEN,
+    SSE_SECRET: TEST_SECRET,
+    SSE_CORS_ORIGINS: TEST_ALLOWED_ORIGIN,
+  };
+  const [app, down, memory, shortLived, streamServer] = await Promise.all([
+    startNextServer(mainSettings),
     startNextServer({
       SSE_REDIS_URL: `redis://127.0.0.1:${deadPort}`,
       SSE_REDIS_TIMEOUT_MS: "1000",
@@ -33,6 +34,7 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
       SSE_PUBLISH_TOKEN: TEST_PUBLISH_TOKEN,
       SSE_MAX_STREAM_SECONDS: "1",
     }),
+    startStreamServer(mainSettings),
   ]);
   process.env.TEST_REDIS_URL = redisUrl;
   process.env.APP_URL = app.url;
@@ -40,8 +42,15 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
   process.env.DOWN_APP_URL = down.url;
   process.env.MEMORY_APP_URL = memory.url;
   process.env.SHORT_APP_URL = shortLived.url;
+  process.env.STREAM_SERVER_URL = streamServer.url;
   return async () => {
-    await Promise.all([app.stop(), down.stop(), memory.stop(), shortLived.stop()]);
+    await Promise.all([
+      app.stop(),
+      down.stop(),
+      memory.stop(),
+      shortLived.stop(),
+      streamServer.stop(),
+    ]);
     await ownRedis?.stop();
   };
 }

@@ -120,10 +120,17 @@ export class RedisBroker implements Broker {
           {
             shardedSubscribers: role === "subscriber",
             redisOptions: { ...this.options, connectionName },
+            enableAutoPipelining: role === "publisher",
             clusterRetryStrategy: this.options.retryStrategy,
           },
         )
-      : new Redis(this.url as string, { ...this.options, connectionName });
+      : new Redis(this.url as string, {
+          ...this.options,
+          connectionName,
+          // Commands of one tick (say, the history reads of a burst of reconnects) go out
+          // in one write. The subscriber connection cannot pipeline.
+          enableAutoPipelining: role === "publisher",
+        });
     const log = this.clientLogs[role];
     client.on("error", (error) => log.warn(`redis ${role}: ${errorMessage(error)}`));
     client.on("ready", () => log.reset());

@@ -321,6 +321,44 @@ describe("redis broker specifics", () => {
     broker.unsubscribe(channel, sink.listener);
   });
 
+  it("reads history once per channel for streams that start at its newest id, until the subscriber drops", async () => {
+    const channel = freshChannel();
+    const key = `sse:history:{${channel}}`;
+    const sink = collect();
+    await broker.subscribe(channel, sink.listener);
+    const { id } = await broker.publish(channel, event("x"));
+    await sink.waitFor(1);
+    // MONITOR shows every command any client sends; only those on this channel's key count.
+    const monitor = await admin.monitor();
+    const reads: string[][] = [];
+    monitor.on("monitor", (_time: string, args: string[]) => {
+      // EVAL the first time on a connection, EVALSHA after; the read script has one key
+      // (the publish script two).
+      if (/^eval(sha)?$/i.test(args[0]) && args[2] === "1" && args[3] === key) reads.push(args);
+    });
+    const fresh = { gap: false, lastId: id, entries: [] };
+    for (let i = 0; i < 5; i++) {
+      expect(await broker.readSince(channel, undefined)).toEqual(fresh);
+      expect(await broker.readSince(channel, id)).toEqual(fresh);
+    }
+    expect((await broker.readSince(channel, "0-0")).entries.map((e) => e.id)).toEqual([id]);
+    await expect.poll(() => reads.length).toBe(1);
+
+    // Events published while the subscriber is away are not seen live: the cached newest
+    // id is dropped, and a stream at it reads them from history.
+    const recovered = new Promise<void>((resolve) => broker.onRecover(resolve));
+    const list = (await admin.client("LIST")) as string;
+    const subscriberId = /id=(\d+) [^\n]*name=next-sse:subscriber/.exec(list)?.[1];
+    await admin.client("KILL", "ID", subscriberId as string);
+    const missed = await broker.publish(channel, event("missed"));
+    await recovered;
+    const replay = await broker.readSince(channel, id);
+    expect(replay.entries.map((e) => e.id)).toEqual([missed.id]);
+    await expect.poll(() => reads.length).toBe(2);
+    monitor.disconnect();
+    broker.unsubscribe(channel, sink.listener);
+  });
+
   it("fails publish and subscribe fast when Redis is down, instead of hanging", async () => {
     const port = await getFreePort();
     const down = new RedisBroker({ url: `redis://127.0.0.1:${port}`, timeoutMs: 500 });

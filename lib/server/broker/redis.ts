@@ -21,6 +21,7 @@ import {
 import { createLogger } from "@/lib/server/log";
 import { closeFrame } from "@/lib/sse/encode";
 import { encodeEnvelope, isEnvelope } from "@/lib/sse/envelope";
+import { compareStreamIds } from "@/lib/sse/ids";
 
 /** Options for the Redis broker: a `url`, or the seed nodes of a Redis Cluster. */
 export interface RedisBrokerOptions {
@@ -83,6 +84,17 @@ export class RedisBroker implements Broker {
   /** Pending or confirmed SUBSCRIBE per channel; listeners wait on it. */
   private readonly subscriptions = new Map<string, Promise<void>>();
   private readonly recoverCallbacks = new Set<() => void>();
+  /**
+   * The newest history id of each subscribed channel, seen on a subscription that has not
+   * dropped since. A stream that starts now (no Last-Event-ID) or at that very id needs no
+   * history read, so a burst of connects or reconnects costs Redis one read per channel,
+   * not one per stream. Cleared when the subscriber connection drops, and trusted again
+   * only once every subscription is back (streams then catch up from Redis).
+   */
+  private readonly heads = new Map<string, string>();
+  private headsTrusted = true;
+  /** Counts subscriber drops, so a history read that spanned one is not cached. */
+  private subscriberDrops = 0;
 
   constructor({
     url,
@@ -153,6 +165,11 @@ export class RedisBroker implements Broker {
       const onMessage = (channel: Buffer, message: Buffer) =>
         this.deliver(channel.toString(), message);
       subscriber.on(this.sharded ? "smessageBuffer" : "messageBuffer", onMessage);
+      subscriber.on("close", () => {
+        this.subscriberDrops++;
+        this.headsTrusted = false;
+        this.heads.clear();
+      });
       let connectedBefore = false;
       const onReady = () => {
         if (!connectedBefore) {
@@ -164,6 +181,8 @@ export class RedisBroker implements Broker {
         setImmediate(() => {
           subscriber.ping().then(
             () => {
+              this.heads.clear();
+              this.headsTrusted = true;
               for (const callback of this.recoverCallbacks) callback();
             },
             (error: unknown) => this.log.warn(`redis subscriber recovery: ${errorMessage(error)}`),
@@ -187,7 +206,9 @@ export class RedisBroker implements Broker {
         );
         return;
       }
-      this.listeners.dispatch(channel, message, this.history ? frameId(message) : undefined);
+      const id = this.history ? frameId(message) : undefined;
+      if (id !== undefined) this.noteHead(channel, id);
+      this.listeners.dispatch(channel, message, id);
       return;
     }
     try {
@@ -254,7 +275,34 @@ export class RedisBroker implements Broker {
       : { id, receivers, duplicate: false };
   }
 
+  /** Records a channel's newest id, if the channel is subscribed and nothing was missed. */
+  private noteHead(channel: string, id: string): void {
+    // Sharded subscribers reconnect shard by shard, which this does not follow: no cache.
+    if (!this.headsTrusted || this.sharded || !this.subscriptions.has(channel)) return;
+    const head = this.heads.get(channel);
+    if (head === undefined || compareStreamIds(id, head) > 0) this.heads.set(channel, id);
+  }
+
+  /**
+   * A channel's cached newest id, while history surely still holds it: the stream key
+   * expires SSE_HISTORY_TTL_SECONDS after the last publish, and an id's first part is its
+   * publish time in Redis's clock, so half the TTL leaves room for clock skew. A channel
+   * never published to (0-0) stays valid until an event arrives.
+   */
+  private cachedHead(channel: string): string | undefined {
+    const head = this.heads.get(channel);
+    if (head === undefined || head === "0-0") return head;
+    const publishedAt = Number(head.slice(0, head.indexOf("-")));
+    const ageMs = Date.now() - publishedAt;
+    return ageMs < (this.historyOptions.ttlSeconds * 1000) / 2 ? head : undefined;
+  }
+
   async readSince(channel: string, position: string | undefined): Promise<Replay> {
+    const head = this.cachedHead(channel);
+    if (head !== undefined && (position === undefined || position === head)) {
+      return { gap: false, lastId: head, entries: [] };
+    }
+    const drops = this.subscriberDrops;
     const [status, lastId, rows] = await this.withTimeout(
       "history read",
       this.getPublisher().sseReadSince(
@@ -267,6 +315,8 @@ export class RedisBroker implements Broker {
       id,
       frame: Buffer.from(closeFrame(fields[1], id)),
     }));
+    // Only if the subscription did not drop while the read was on its way.
+    if (drops === this.subscriberDrops) this.noteHead(channel, lastId);
     return { gap: status === "gap", lastId, entries };
   }
 
@@ -289,6 +339,7 @@ export class RedisBroker implements Broker {
   unsubscribe(channel: string, listener: FrameListener): void {
     if (!this.listeners.remove(channel, listener)) return;
     this.subscriptions.delete(channel);
+    this.heads.delete(channel);
     const subscriber = this.subscriber;
     if (subscriber === undefined) return;
     const request = this.sharded

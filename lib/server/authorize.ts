@@ -20,7 +20,13 @@ function readToken(request: Request): string | undefined {
   if (fromQuery) return fromQuery;
   const cookie = request.headers.get("cookie") ?? "";
   const match = new RegExp(`(?:^|;\\s*)${TOKEN_COOKIE}=([^;]+)`).exec(cookie);
-  return match ? decodeURIComponent(match[1]) : undefined;
+  if (match === null) return undefined;
+  try {
+    return decodeURIComponent(match[1]);
+  } catch {
+    // A malformed escape is a bad token like any other (401), not a server error.
+    return match[1];
+  }
 }
 
 /**

@@ -31,6 +31,12 @@ for (const server of STREAM_SERVERS) {
         expect(response.status).toBe(401);
         expect((await errorOf(response)).code).toBe("invalid_token");
       }
+      // A cookie that is not even valid percent-encoding is a bad token too, not a crash.
+      const badCookie = await fetch(`${base()}/stream?channel=${name}`, {
+        headers: { Cookie: "sse_token=%ZZ" },
+      });
+      expect(badCookie.status).toBe(401);
+      expect((await errorOf(badCookie)).code).toBe("invalid_token");
     });
 
     test("403 for an expired token and for a token of other channels", async () => {

@@ -95,6 +95,19 @@ for (const server of STREAM_SERVERS) {
   });
 }
 
+test("presence refuses an invalid channel in the path with 400 and a JSON error", async () => {
+  for (const [path, message] of [
+    ["a%20b", /invalid channel/],
+    ["%ZZ", /not valid percent-encoding/],
+  ] as const) {
+    const response = await fetch(`${app()}/api/channels/${path}`);
+    expect(response.status).toBe(400);
+    const { error } = await response.json();
+    expect(error.code).toBe("invalid_channel");
+    expect(error.message).toMatch(message);
+  }
+});
+
 test("/hello publishes the quickstart greeting on channel sse", async () => {
   const s = await stream();
   const hello = await fetch(`${app()}/hello`);

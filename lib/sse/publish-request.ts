@@ -19,7 +19,10 @@ export function publishRequestSchema(maxChannelLength = MAX_CHANNEL_LENGTH) {
     .strictObject({
       channel: channelName(maxChannelLength).optional(),
       channels: z.array(channelName(maxChannelLength)).min(1).max(64).optional(),
-      data: z.json().refine((value) => value !== undefined, "is required"),
+      data: z
+        .unknown()
+        .refine((value) => value !== undefined, "is required")
+        .pipe(z.json()),
       type: z.string().max(256).regex(SINGLE_LINE, FIELD_RULE).optional(),
       id: z.union([z.string().min(1).max(256).regex(SINGLE_LINE, FIELD_RULE), z.int()]).optional(),
       retry: z.int().min(0).max(86_400_000).optional(),

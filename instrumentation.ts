@@ -1,16 +1,10 @@
 /**
- * Runs once when a Next.js server starts: validate next-sse's settings now, so a typo in
- * an environment variable stops the server with a message naming it, instead of failing
- * requests later.
+ * Runs once when a Next.js server starts: validate next-sse's settings now. The import sits
+ * behind the runtime check so the Edge build leaves it out (it uses Node.js APIs).
  */
 export async function register(): Promise<void> {
-  if (process.env.NEXT_RUNTIME !== "nodejs") return;
-  const { ConfigError, getConfig } = await import("@/lib/server/config");
-  try {
-    getConfig();
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    console.error(`[next-sse] ${error.message}`);
-    process.exit(1);
+  if (process.env.NEXT_RUNTIME === "nodejs") {
+    const { validateSettingsOrExit } = await import("@/lib/server/startup");
+    validateSettingsOrExit();
   }
 }

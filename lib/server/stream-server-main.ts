@@ -1,8 +1,10 @@
 // `npm run start:stream-server`: the plain Node stream server on SSE_STREAM_SERVER_PORT
 // (3001), beside `next start`. Invalid settings or no Redis: a message and exit code 1.
 import { getConfig } from "@/lib/server/config";
+import { validateSettingsOrExit } from "@/lib/server/startup";
 import { createStreamServer } from "@/lib/server/stream-server";
 
+validateSettingsOrExit();
 try {
   const server = createStreamServer();
   const { streamServerPort, streamServerHost } = getConfig();

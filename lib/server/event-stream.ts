@@ -80,6 +80,8 @@ class Connection {
   counted = false;
   private lifetime: NodeJS.Timeout | undefined;
   private catchingUp: boolean;
+  /** A broker recovery came during a catch-up: catch up once more after it. */
+  private recoverAgain = false;
   private buffered: Buffered[] = [];
   private readonly multi: boolean;
   private readonly offRecover: () => void;
@@ -170,11 +172,21 @@ class Connection {
       this.buffered = [];
       this.catchingUp = false;
     }
+    // The broker came back while this catch-up was reading: what was published between that
+    // read and the re-subscription reached neither, so read again from where we stand.
+    if (this.recoverAgain) {
+      this.recoverAgain = false;
+      await this.catchUp();
+    }
   }
 
   /** After a broker reconnect: catch up, or end the stream so the browser resumes itself. */
   private async recover(): Promise<void> {
-    if (this.closed || this.catchingUp) return;
+    if (this.closed) return;
+    if (this.catchingUp) {
+      this.recoverAgain = true;
+      return;
+    }
     try {
       await this.catchUp();
     } catch {

@@ -92,6 +92,11 @@ export class RedisBroker implements Broker {
    * only once every subscription is back (streams then catch up from Redis).
    */
   private readonly heads = new Map<string, string>();
+  /**
+   * Channels whose current SUBSCRIBE is confirmed. A message of an earlier subscription can
+   * still arrive before that confirmation, after a gap this process never saw: not a head.
+   */
+  private readonly confirmedChannels = new Set<string>();
   private headsTrusted = true;
   /** Counts subscriber drops, so a history read that spanned one is not cached. */
   private subscriberDrops = 0;
@@ -278,7 +283,7 @@ export class RedisBroker implements Broker {
   /** Records a channel's newest id, if the channel is subscribed and nothing was missed. */
   private noteHead(channel: string, id: string): void {
     // Sharded subscribers reconnect shard by shard, which this does not follow: no cache.
-    if (!this.headsTrusted || this.sharded || !this.subscriptions.has(channel)) return;
+    if (!this.headsTrusted || this.sharded || !this.confirmedChannels.has(channel)) return;
     const head = this.heads.get(channel);
     if (head === undefined || compareStreamIds(id, head) > 0) this.heads.set(channel, id);
   }
@@ -302,6 +307,9 @@ export class RedisBroker implements Broker {
     if (head !== undefined && (position === undefined || position === head)) {
       return { gap: false, lastId: head, entries: [] };
     }
+    // A read sent while the subscription was down, or that spans a drop, is not a head: the
+    // events between its answer and the re-subscription reached this process neither way.
+    const trusted = this.headsTrusted;
     const drops = this.subscriberDrops;
     const [status, lastId, rows] = await this.withTimeout(
       "history read",
@@ -316,7 +324,7 @@ export class RedisBroker implements Broker {
       frame: Buffer.from(closeFrame(fields[1], id)),
     }));
     // Only if the subscription did not drop while the read was on its way.
-    if (drops === this.subscriberDrops) this.noteHead(channel, lastId);
+    if (trusted && drops === this.subscriberDrops) this.noteHead(channel, lastId);
     return { gap: status === "gap", lastId, entries };
   }
 
@@ -326,7 +334,10 @@ export class RedisBroker implements Broker {
     if (confirmed === undefined) {
       const subscriber = this.getSubscriber();
       const request = this.sharded ? subscriber.ssubscribe(channel) : subscriber.subscribe(channel);
-      confirmed = this.withTimeout("subscribe", request).then(() => undefined);
+      confirmed = this.withTimeout("subscribe", request).then(() => {
+        // From here on this process sees every message of the channel (until a drop).
+        if (this.subscriptions.get(channel) === confirmed) this.confirmedChannels.add(channel);
+      });
       // A failed SUBSCRIBE is forgotten, so the next listener tries again.
       confirmed.catch(() => {
         if (this.subscriptions.get(channel) === confirmed) this.subscriptions.delete(channel);
@@ -339,6 +350,7 @@ export class RedisBroker implements Broker {
   unsubscribe(channel: string, listener: FrameListener): void {
     if (!this.listeners.remove(channel, listener)) return;
     this.subscriptions.delete(channel);
+    this.confirmedChannels.delete(channel);
     this.heads.delete(channel);
     const subscriber = this.subscriber;
     if (subscriber === undefined) return;

@@ -1,8 +1,8 @@
 import { Redis } from "ioredis";
-import { describe, expect, inject, it } from "vitest";
+import { describe, expect, inject, it, vi } from "vitest";
 import { MemoryBroker } from "@/lib/server/broker/memory";
 import { RedisBroker } from "@/lib/server/broker/redis";
-import { type Broker, BrokerUnavailableError } from "@/lib/server/broker/types";
+import { type Broker, BrokerUnavailableError, type FrameListener } from "@/lib/server/broker/types";
 import { countOpenStreams, openEventStream } from "@/lib/server/event-stream";
 import { localPresence } from "@/lib/server/presence";
 import { getFreePort } from "@/tests/support/ports";
@@ -266,5 +266,77 @@ describe("broker faults (real Redis)", () => {
     abort.abort();
     await Promise.all([broker.close(), publisher.close()]);
     admin.disconnect();
+  });
+});
+
+/**
+ * The in-memory broker with the one fault it cannot have on its own: its subscription drops
+ * (events still reach history, not listeners) and comes back, as the Redis broker's does.
+ * History reads can be held, to stand still at the moment a recovery lands.
+ */
+class DroppingBroker extends MemoryBroker {
+  down = false;
+  reads = 0;
+  held: Promise<void> = Promise.resolve();
+  private readonly recoverCallbacks = new Set<() => void>();
+  private readonly wrapped = new Map<FrameListener, FrameListener>();
+
+  override subscribe(channel: string, listener: FrameListener): Promise<void> {
+    const wrapper: FrameListener = (frame, id, ch) => {
+      if (!this.down) listener(frame, id, ch);
+    };
+    this.wrapped.set(listener, wrapper);
+    return super.subscribe(channel, wrapper);
+  }
+
+  override unsubscribe(channel: string, listener: FrameListener): void {
+    super.unsubscribe(channel, this.wrapped.get(listener) ?? listener);
+  }
+
+  override async readSince(channel: string, position: string | undefined) {
+    this.reads++;
+    const replay = await super.readSince(channel, position);
+    await this.held;
+    return replay;
+  }
+
+  override onRecover(callback: () => void): () => void {
+    this.recoverCallbacks.add(callback);
+    return () => this.recoverCallbacks.delete(callback);
+  }
+
+  recover(): void {
+    this.down = false;
+    for (const callback of this.recoverCallbacks) callback();
+  }
+}
+
+describe("broker faults during a catch-up", () => {
+  it("catches up again when the broker recovers while a stream's first replay is being read", async () => {
+    const broker = new DroppingBroker();
+    const abort = new AbortController();
+    const open = (lastEventId?: string) =>
+      openEventStream({ ...streamOptions(broker, abort.signal), channels: ["c"], lastEventId });
+    const first = parseEventStream(await open());
+    await broker.publish("c", body("1"));
+    await first.waitForEvents(1);
+
+    broker.down = true;
+    let release = () => {};
+    broker.held = new Promise((resolve) => {
+      release = resolve;
+    });
+    // A reconnect whose replay is read before "2" is published, and answered after the
+    // broker is back: "2" is in neither that replay nor the live feed.
+    const readsBefore = broker.reads;
+    const opening = open(first.lastEventId);
+    await vi.waitFor(() => expect(broker.reads).toBe(readsBefore + 1));
+    await broker.publish("c", body("2"));
+    broker.recover();
+    release();
+    const second = parseEventStream(await opening);
+    expect((await second.waitForEvents(1, 2000)).map((e) => e.data)).toEqual(["2"]);
+    expect((await first.waitForEvents(2, 2000)).map((e) => e.data)).toEqual(["1", "2"]);
+    abort.abort();
   });
 });

@@ -99,7 +99,7 @@ export class MemoryBroker implements Broker {
   }
 
   /** In-process delivery never drops, so there is never anything to recover. */
-  onRecover(): () => void {
+  onRecover(_callback: () => void): () => void {
     return () => {};
   }
 

@@ -87,8 +87,8 @@ export class RedisBroker implements Broker {
   /**
    * The newest history id of each subscribed channel, seen on a subscription that has not
    * dropped since. A stream that starts now (no Last-Event-ID) or at that very id needs no
-   * history read, so a burst of connects or reconnects costs Redis one read per channel,
-   * not one per stream. Cleared when the subscriber connection drops, and trusted again
+   * history read: after a channel's first read has answered, a burst of connects or
+   * reconnects costs Redis nothing. Cleared when the subscriber connection drops, and trusted again
    * only once every subscription is back (streams then catch up from Redis).
    */
   private readonly heads = new Map<string, string>();

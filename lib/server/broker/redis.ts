@@ -1,5 +1,6 @@
 import "server-only";
 import { Cluster, Redis, type RedisOptions } from "ioredis";
+import { ChannelHeads } from "@/lib/server/broker/channel-heads";
 import { ChannelListeners, frameId, isCompleteFrame } from "@/lib/server/broker/listeners";
 import {
   historyKey,
@@ -21,7 +22,6 @@ import {
 import { createLogger } from "@/lib/server/log";
 import { closeFrame } from "@/lib/sse/encode";
 import { encodeEnvelope, isEnvelope } from "@/lib/sse/envelope";
-import { compareStreamIds } from "@/lib/sse/ids";
 
 /** Options for the Redis broker: a `url`, or the seed nodes of a Redis Cluster. */
 export interface RedisBrokerOptions {
@@ -84,22 +84,8 @@ export class RedisBroker implements Broker {
   /** Pending or confirmed SUBSCRIBE per channel; listeners wait on it. */
   private readonly subscriptions = new Map<string, Promise<void>>();
   private readonly recoverCallbacks = new Set<() => void>();
-  /**
-   * The newest history id of each subscribed channel, seen on a subscription that has not
-   * dropped since. A stream that starts now (no Last-Event-ID) or at that very id needs no
-   * history read: after a channel's first read has answered, a burst of connects or
-   * reconnects costs Redis nothing. Cleared when the subscriber connection drops, and trusted again
-   * only once every subscription is back (streams then catch up from Redis).
-   */
-  private readonly heads = new Map<string, string>();
-  /**
-   * Channels whose current SUBSCRIBE is confirmed. A message of an earlier subscription can
-   * still arrive before that confirmation, after a gap this process never saw: not a head.
-   */
-  private readonly confirmedChannels = new Set<string>();
-  private headsTrusted = true;
-  /** Counts subscriber drops, so a history read that spanned one is not cached. */
-  private subscriberDrops = 0;
+  /** Channels' newest ids from the live subscription: spares history reads (see there). */
+  private readonly heads: ChannelHeads;
 
   constructor({
     url,
@@ -115,6 +101,7 @@ export class RedisBroker implements Broker {
     this.timeoutMs = timeoutMs;
     this.historyOptions = history;
     this.history = history.maxLength > 0 && history.ttlSeconds > 0;
+    this.heads = new ChannelHeads((history.ttlSeconds * 1000) / 2, this.clusterNodes === undefined);
     this.options = {
       // Without these, ioredis queues commands while Redis is down and a PUBLISH hangs
       // for about 74 s (20 retries). We fail fast instead and let callers answer 503.
@@ -170,11 +157,7 @@ export class RedisBroker implements Broker {
       const onMessage = (channel: Buffer, message: Buffer) =>
         this.deliver(channel.toString(), message);
       subscriber.on(this.sharded ? "smessageBuffer" : "messageBuffer", onMessage);
-      subscriber.on("close", () => {
-        this.subscriberDrops++;
-        this.headsTrusted = false;
-        this.heads.clear();
-      });
+      subscriber.on("close", () => this.heads.lost());
       let connectedBefore = false;
       const onReady = () => {
         if (!connectedBefore) {
@@ -186,8 +169,7 @@ export class RedisBroker implements Broker {
         setImmediate(() => {
           subscriber.ping().then(
             () => {
-              this.heads.clear();
-              this.headsTrusted = true;
+              this.heads.restored();
               for (const callback of this.recoverCallbacks) callback();
             },
             (error: unknown) => this.log.warn(`redis subscriber recovery: ${errorMessage(error)}`),
@@ -212,7 +194,7 @@ export class RedisBroker implements Broker {
         return;
       }
       const id = this.history ? frameId(message) : undefined;
-      if (id !== undefined) this.noteHead(channel, id);
+      if (id !== undefined) this.heads.see(channel, id);
       this.listeners.dispatch(channel, message, id);
       return;
     }
@@ -280,37 +262,12 @@ export class RedisBroker implements Broker {
       : { id, receivers, duplicate: false };
   }
 
-  /** Records a channel's newest id, if the channel is subscribed and nothing was missed. */
-  private noteHead(channel: string, id: string): void {
-    // Sharded subscribers reconnect shard by shard, which this does not follow: no cache.
-    if (!this.headsTrusted || this.sharded || !this.confirmedChannels.has(channel)) return;
-    const head = this.heads.get(channel);
-    if (head === undefined || compareStreamIds(id, head) > 0) this.heads.set(channel, id);
-  }
-
-  /**
-   * A channel's cached newest id, while history surely still holds it: the stream key
-   * expires SSE_HISTORY_TTL_SECONDS after the last publish, and an id's first part is its
-   * publish time in Redis's clock, so half the TTL leaves room for clock skew. A channel
-   * never published to (0-0) stays valid until an event arrives.
-   */
-  private cachedHead(channel: string): string | undefined {
-    const head = this.heads.get(channel);
-    if (head === undefined || head === "0-0") return head;
-    const publishedAt = Number(head.slice(0, head.indexOf("-")));
-    const ageMs = Date.now() - publishedAt;
-    return ageMs < (this.historyOptions.ttlSeconds * 1000) / 2 ? head : undefined;
-  }
-
   async readSince(channel: string, position: string | undefined): Promise<Replay> {
-    const head = this.cachedHead(channel);
+    const head = this.heads.newest(channel);
     if (head !== undefined && (position === undefined || position === head)) {
       return { gap: false, lastId: head, entries: [] };
     }
-    // A read sent while the subscription was down, or that spans a drop, is not a head: the
-    // events between its answer and the re-subscription reached this process neither way.
-    const trusted = this.headsTrusted;
-    const drops = this.subscriberDrops;
+    const ticket = this.heads.readTicket();
     const [status, lastId, rows] = await this.withTimeout(
       "history read",
       this.getPublisher().sseReadSince(
@@ -323,8 +280,7 @@ export class RedisBroker implements Broker {
       id,
       frame: Buffer.from(closeFrame(fields[1], id)),
     }));
-    // Only if the subscription did not drop while the read was on its way.
-    if (trusted && drops === this.subscriberDrops) this.noteHead(channel, lastId);
+    this.heads.seeRead(ticket, channel, lastId);
     return { gap: status === "gap", lastId, entries };
   }
 
@@ -336,7 +292,7 @@ export class RedisBroker implements Broker {
       const request = this.sharded ? subscriber.ssubscribe(channel) : subscriber.subscribe(channel);
       confirmed = this.withTimeout("subscribe", request).then(() => {
         // From here on this process sees every message of the channel (until a drop).
-        if (this.subscriptions.get(channel) === confirmed) this.confirmedChannels.add(channel);
+        if (this.subscriptions.get(channel) === confirmed) this.heads.confirm(channel);
       });
       // A failed SUBSCRIBE is forgotten, so the next listener tries again.
       confirmed.catch(() => {
@@ -350,8 +306,7 @@ export class RedisBroker implements Broker {
   unsubscribe(channel: string, listener: FrameListener): void {
     if (!this.listeners.remove(channel, listener)) return;
     this.subscriptions.delete(channel);
-    this.confirmedChannels.delete(channel);
-    this.heads.delete(channel);
+    this.heads.forget(channel);
     const subscriber = this.subscriber;
     if (subscriber === undefined) return;
     const request = this.sharded

@@ -1,7 +1,7 @@
 import type { NextRequest } from "next/server";
 import { authorizedStreamChannels } from "@/lib/server/authorize";
 import { handlePreflight, withCors } from "@/lib/server/cors";
-import { openEventStream } from "@/lib/server/event-stream";
+import { openEventStream, readLastEventId } from "@/lib/server/event-stream";
 import { errorResponse, SSE_HEADERS } from "@/lib/server/http";
 
 /**
@@ -12,8 +12,7 @@ import { errorResponse, SSE_HEADERS } from "@/lib/server/http";
 export async function GET(request: NextRequest): Promise<Response> {
   try {
     const channels = await authorizedStreamChannels(request);
-    const lastEventId =
-      request.headers.get("last-event-id") ?? request.nextUrl.searchParams.get("lastEventId");
+    const lastEventId = readLastEventId(request);
     const stream = await openEventStream({ channels, lastEventId, signal: request.signal });
     return withCors(request, new Response(stream, { headers: SSE_HEADERS }));
   } catch (error) {

@@ -366,6 +366,13 @@ export async function prepareEventStream(
   };
 }
 
+/** Where a request resumes from: the `Last-Event-ID` header, else `?lastEventId=`. */
+export function readLastEventId(request: Request): string | null {
+  return (
+    request.headers.get("last-event-id") ?? new URL(request.url).searchParams.get("lastEventId")
+  );
+}
+
 /**
  * `prepareEventStream` as a web `ReadableStream`, for route handlers. Its queue is the
  * backlog: a client over SSE_MAX_BACKLOG_BYTES unread is dropped. Cancel cleans up.

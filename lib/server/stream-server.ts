@@ -8,9 +8,8 @@ import {
 } from "node:http";
 import { authorizedStreamChannels } from "@/lib/server/authorize";
 import { getBroker } from "@/lib/server/broker";
-import { getConfig } from "@/lib/server/config";
 import { corsHeaders, handlePreflight, withCors } from "@/lib/server/cors";
-import { prepareEventStream, type StreamSink } from "@/lib/server/event-stream";
+import { prepareEventStream, readLastEventId, type StreamSink } from "@/lib/server/event-stream";
 import { healthResponse } from "@/lib/server/health";
 import { errorResponse, jsonError, SSE_HEADERS } from "@/lib/server/http";
 import { metricsResponse } from "@/lib/server/metrics";
@@ -78,8 +77,7 @@ async function serveStream(
       await send(res, withCors(request, new Response(null, { headers: SSE_HEADERS })));
       return;
     }
-    const lastEventId =
-      request.headers.get("last-event-id") ?? new URL(request.url).searchParams.get("lastEventId");
+    const lastEventId = readLastEventId(request);
     const opened = await prepareEventStream({ channels, lastEventId, signal });
     res.writeHead(200, { ...SSE_HEADERS, ...corsHeaders(request) });
     opened.attach(nodeSink(res, opened.maxBacklogBytes));
@@ -116,7 +114,7 @@ async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
  * @throws ConfigError for invalid settings, or when no Redis is configured.
  */
 export function createStreamServer(): Server {
-  getConfig();
+  // getBroker() validates the settings first.
   if (getBroker().kind !== "redis") {
     throw new Error(
       "the stream server gets its events from the Next.js server through Redis: set SSE_REDIS_URL (or SSE_REDIS_CLUSTER_NODES)",

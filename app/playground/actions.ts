@@ -1,9 +1,7 @@
 "use server";
 
-import { BrokerUnavailableError } from "@/lib/server/broker";
-import { publishEvent } from "@/lib/server/publish";
-import { SseInputError } from "@/lib/sse/encode";
-import { describeIssue, publishRequestSchema } from "@/lib/sse/publish-request";
+import { isBrokerUnavailable } from "@/lib/server/broker";
+import { publishRequest } from "@/lib/server/publish";
 
 /** What the playground's publish form gets back. */
 export type PublishFormState =
@@ -13,7 +11,7 @@ export type PublishFormState =
 
 /**
  * The playground's publisher: a Server Action, so publishing needs no token in the browser.
- * Validates like the publish API and answers the server's message for bad input.
+ * Validated as the publish API validates (one parser, the configured limits).
  */
 export async function publishFromPlayground(
   _previous: PublishFormState,
@@ -26,21 +24,17 @@ export async function publishFromPlayground(
     return { ok: false, error: "data: not valid JSON (strings need quotes)" };
   }
   const type = String(form.get("type") ?? "").trim();
-  const parsed = publishRequestSchema().safeParse({
-    channel: String(form.get("channel") ?? ""),
-    data,
-    ...(type ? { type } : {}),
-  });
-  if (!parsed.success) return { ok: false, error: describeIssue(parsed.error).message };
   try {
-    const result = await publishEvent(parsed.data.data, {
-      channel: parsed.data.channel,
-      type: parsed.data.type,
+    const { events } = await publishRequest({
+      channel: String(form.get("channel") ?? ""),
+      data,
+      ...(type ? { type } : {}),
     });
-    return { ok: true, id: result.id, receivers: result.receivers };
+    return { ok: true, id: events[0].id, receivers: events[0].receivers };
   } catch (error) {
-    if (error instanceof SseInputError || error instanceof BrokerUnavailableError) {
-      return { ok: false, error: error.message };
+    const name = (error as { name?: unknown }).name;
+    if (name === "SseInputError" || isBrokerUnavailable(error)) {
+      return { ok: false, error: (error as Error).message };
     }
     throw error;
   }

@@ -1,39 +1,21 @@
-import type { NextRequest } from "next/server";
-import { authorizedStreamChannels } from "@/lib/server/authorize";
-import { handlePreflight, withCors } from "@/lib/server/cors";
-import { openEventStream, readLastEventId } from "@/lib/server/event-stream";
-import { errorResponse, SSE_HEADERS } from "@/lib/server/http";
+import { handleStreamRequest } from "@/lib/server/stream/handle-request";
+import { toWebResponse } from "@/lib/server/stream/sinks";
 
 /**
- * `GET /stream?channel=NAME[&channel=…]` (default `sse`): the events of those channels as
- * `text/event-stream`, resuming after `Last-Event-ID` (or `?lastEventId=`) with history.
- * 400 bad channel, 401/403 private channel without a valid token, 503 broker down or full.
+ * `GET /stream?channel=NAME[&channel=…]` (default `sse`) as a route handler: what `next
+ * start`, `next dev` and platforms that run only route handlers (Vercel) serve. Under `npm
+ * start` the production server answers `/stream` itself, straight to the socket; both call
+ * the same `handleStreamRequest`. HEAD and OPTIONS (CORS preflight) are decided there too.
  */
-export async function GET(request: NextRequest): Promise<Response> {
-  try {
-    const channels = await authorizedStreamChannels(request);
-    const lastEventId = readLastEventId(request);
-    const stream = await openEventStream({ channels, lastEventId, signal: request.signal });
-    return withCors(request, new Response(stream, { headers: SSE_HEADERS }));
-  } catch (error) {
-    return withCors(request, errorResponse(error));
-  }
+export async function GET(request: Request): Promise<Response> {
+  return toWebResponse(await handleStreamRequest(request, request.signal));
 }
+
+export { GET as HEAD, GET as OPTIONS };
 
 /**
- * HEAD answers what GET would (400, 401/403, or 200 with the SSE headers) without opening
- * a stream: Next.js would otherwise run GET for HEAD and never read, or cancel, the body.
+ * Seconds a platform may keep this function running (Vercel reads it). With `VERCEL` set,
+ * SSE_MAX_STREAM_SECONDS defaults a little under it (see config.ts), so streams end cleanly
+ * with `retry: 0` and resume instead of being cut.
  */
-export async function HEAD(request: NextRequest): Promise<Response> {
-  try {
-    await authorizedStreamChannels(request);
-    return withCors(request, new Response(null, { headers: SSE_HEADERS }));
-  } catch (error) {
-    return withCors(request, errorResponse(error));
-  }
-}
-
-/** CORS preflight, for origins in SSE_CORS_ORIGINS. */
-export function OPTIONS(request: NextRequest): Response {
-  return handlePreflight(request, "GET, OPTIONS");
-}
+export const maxDuration = 300;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, parseConfig } from "@/lib/server/config";
+import { maxDuration } from "@/app/stream/route";
+import { ConfigError, parseConfig, VERCEL_MAX_STREAM_SECONDS } from "@/lib/server/config";
 
 describe("parseConfig", () => {
   it("uses defaults and the memory broker with an empty environment", () => {
@@ -24,9 +25,30 @@ describe("parseConfig", () => {
       corsOrigins: [],
       metricsToken: undefined,
       shutdownTimeoutMs: 5000,
-      streamServerPort: 3001,
-      streamServerHost: "0.0.0.0",
+      port: 3000,
+      hostname: "0.0.0.0",
+      workers: 1,
     });
+  });
+
+  it("reads the production server's port, address and workers", () => {
+    expect(parseConfig({ PORT: "8080", HOSTNAME: "127.0.0.1", SSE_WORKERS: "4" })).toMatchObject({
+      port: 8080,
+      hostname: "127.0.0.1",
+      workers: 4,
+    });
+    expect(parseConfig({ SSE_WORKERS: "auto" }).workers).toBe("auto");
+    expect(() => parseConfig({ SSE_WORKERS: "0" })).toThrow(/SSE_WORKERS/);
+    expect(() => parseConfig({ SSE_WORKERS: "many" })).toThrow(/SSE_WORKERS/);
+  });
+
+  it("ends streams a little under Vercel's limit there, unless SSE_MAX_STREAM_SECONDS says", () => {
+    expect(parseConfig({ VERCEL: "1" }).maxStreamSeconds).toBe(VERCEL_MAX_STREAM_SECONDS);
+    expect(VERCEL_MAX_STREAM_SECONDS).toBeLessThan(maxDuration);
+    expect(VERCEL_MAX_STREAM_SECONDS).toBeGreaterThan(maxDuration * 0.9);
+    expect(parseConfig({ VERCEL: "1", SSE_MAX_STREAM_SECONDS: "60" }).maxStreamSeconds).toBe(60);
+    expect(parseConfig({ VERCEL: "1", SSE_MAX_STREAM_SECONDS: "0" }).maxStreamSeconds).toBe(0);
+    expect(parseConfig({}).maxStreamSeconds).toBe(0);
   });
 
   it("prefers SSE_REDIS_URL over REDIS_URL, like Flask-SSE", () => {

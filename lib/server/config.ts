@@ -1,5 +1,6 @@
 import "server-only";
 import { z } from "zod";
+import { singleton } from "@/lib/server/singleton";
 
 // Empty strings count as unset, so `FOO=` in an .env file means "use the default".
 const blankToUndefined = (value: unknown) => (value === "" ? undefined : value);
@@ -65,9 +66,24 @@ const ENV_SCHEMA = z.object({
   SSE_CORS_ORIGINS: originList,
   SSE_METRICS_TOKEN: optionalString(z.string().min(16, "must be at least 16 characters")),
   SSE_SHUTDOWN_TIMEOUT_MS: integer(5000, 0, 600_000),
-  SSE_STREAM_SERVER_PORT: integer(3001, 1, 65_535),
-  SSE_STREAM_SERVER_HOST: z.preprocess(blankToUndefined, z.string().default("0.0.0.0")),
+  PORT: integer(3000, 0, 65_535),
+  HOSTNAME: z.preprocess(blankToUndefined, z.string().default("0.0.0.0")),
+  SSE_WORKERS: z.preprocess(
+    blankToUndefined,
+    z
+      .union([z.literal("auto"), z.coerce.number().int().min(1).max(256)], {
+        error: 'must be a number of processes from 1 to 256, or "auto" (one per core)',
+      })
+      .default(1),
+  ),
+  VERCEL: z.string().optional(),
 });
+
+/**
+ * Vercel stops a function after the route's `maxDuration` (300 s, exported by
+ * `app/stream/route.ts`). There streams end a little before, cleanly, so browsers resume.
+ */
+export const VERCEL_MAX_STREAM_SECONDS = 285;
 
 /** Every setting of next-sse, validated. See `.env.example` and the README's settings table. */
 export interface SseConfig {
@@ -111,14 +127,17 @@ export interface SseConfig {
   metricsToken: string | undefined;
   /** On SIGTERM, exit after at most this long even if clients hold on (default 5000 ms). */
   shutdownTimeoutMs: number;
-  /** Port of the optional plain Node stream server, `npm run start:stream-server` (3001). */
-  streamServerPort: number;
-  /** Address that server listens on (default `0.0.0.0`, every interface, as `next start`). */
-  streamServerHost: string;
+  /** Port of the production server, `npm start` (default 3000, as `next start`). */
+  port: number;
+  /** Address it listens on (default `0.0.0.0`, every interface, as `next start`). */
+  hostname: string;
+  /** Processes `npm start` runs on the one port (`node:cluster`); "auto" is one per core. */
+  workers: number | "auto";
 }
 
 /** Thrown at start-up for an invalid environment, naming every bad variable. */
 export class ConfigError extends Error {
+  readonly code = "invalid_settings";
   constructor(message: string) {
     super(message);
     this.name = "ConfigError";
@@ -146,7 +165,12 @@ export function parseConfig(env: Record<string, string | undefined>): SseConfig 
     heartbeatMs: e.SSE_HEARTBEAT_MS,
     maxChannelsPerStream: e.SSE_MAX_CHANNELS_PER_STREAM,
     maxBacklogBytes: e.SSE_MAX_BACKLOG_BYTES,
-    maxStreamSeconds: e.SSE_MAX_STREAM_SECONDS,
+    maxStreamSeconds:
+      env.SSE_MAX_STREAM_SECONDS === undefined || env.SSE_MAX_STREAM_SECONDS === ""
+        ? e.VERCEL
+          ? VERCEL_MAX_STREAM_SECONDS
+          : 0
+        : e.SSE_MAX_STREAM_SECONDS,
     publishToken: e.SSE_PUBLISH_TOKEN,
     publishMaxBytes: e.SSE_PUBLISH_MAX_BYTES,
     historyMaxLength: e.SSE_HISTORY_MAX_LEN,
@@ -159,17 +183,13 @@ export function parseConfig(env: Record<string, string | undefined>): SseConfig 
     corsOrigins: e.SSE_CORS_ORIGINS ?? [],
     metricsToken: e.SSE_METRICS_TOKEN,
     shutdownTimeoutMs: e.SSE_SHUTDOWN_TIMEOUT_MS,
-    streamServerPort: e.SSE_STREAM_SERVER_PORT,
-    streamServerHost: e.SSE_STREAM_SERVER_HOST,
+    port: e.PORT,
+    hostname: e.HOSTNAME,
+    workers: e.SSE_WORKERS,
   };
 }
 
-const GLOBAL_KEY = Symbol.for("next-sse.config");
-type ConfigHolder = { [GLOBAL_KEY]?: SseConfig };
-
 /** The process's configuration, read from `process.env` once. The only reader of process.env. */
 export function getConfig(): SseConfig {
-  const holder = globalThis as ConfigHolder;
-  holder[GLOBAL_KEY] ??= parseConfig(process.env);
-  return holder[GLOBAL_KEY];
+  return singleton("config", () => parseConfig(process.env));
 }

@@ -1,8 +1,7 @@
 import "server-only";
 import { timingSafeEqual } from "node:crypto";
-import { BrokerUnavailableError } from "@/lib/server/broker/types";
+import { isBrokerUnavailable } from "@/lib/server/broker/types";
 import { countRejected } from "@/lib/server/counters";
-import { SseInputError } from "@/lib/sse/encode";
 
 /** Headers of every SSE response: no caching, no compression, no proxy buffering. */
 export const SSE_HEADERS: Readonly<Record<string, string>> = Object.freeze({
@@ -11,7 +10,10 @@ export const SSE_HEADERS: Readonly<Record<string, string>> = Object.freeze({
   "X-Accel-Buffering": "no",
 });
 
-/** A request `lib` refuses on purpose; `errorResponse` turns it into a JSON error. */
+/**
+ * A request `lib` refuses on purpose; `errorResponse` turns it into a JSON error. Recognised
+ * by its `status` and `code`, not `instanceof`, so it crosses module graphs.
+ */
 export class HttpError extends Error {
   constructor(
     readonly status: number,
@@ -34,21 +36,32 @@ export function jsonError(
   return Response.json({ error: { code, message } }, { status, headers });
 }
 
+interface CodedError {
+  name?: unknown;
+  code?: unknown;
+  status?: unknown;
+  message?: unknown;
+  headers?: Record<string, string>;
+}
+
 /**
- * Maps the errors `lib` throws on purpose to JSON responses: HttpError as it says, bad
- * input 400, broker down 503. Anything else is a bug and is rethrown, so Next.js logs it
- * and answers 500.
+ * Maps the errors `lib` throws on purpose to JSON responses, by their `code`: HttpError as
+ * it says, bad input (SseInputError) 400, broker down 503. Anything else is a bug and is
+ * rethrown, so the server logs it and answers 500.
  */
 export function errorResponse(error: unknown): Response {
-  if (error instanceof HttpError) {
-    countRejected(error.code);
-    return jsonError(error.status, error.code, error.message, error.headers);
+  const coded = (error ?? {}) as CodedError;
+  const code = typeof coded.code === "string" ? coded.code : undefined;
+  const message = typeof coded.message === "string" ? coded.message : "";
+  if (code !== undefined && coded.name === "HttpError" && typeof coded.status === "number") {
+    countRejected(code);
+    return jsonError(coded.status, code, message, coded.headers);
   }
-  if (error instanceof SseInputError) {
-    countRejected(`invalid_${error.field}`);
-    return jsonError(400, `invalid_${error.field}`, error.message);
+  if (code !== undefined && coded.name === "SseInputError") {
+    countRejected(code);
+    return jsonError(400, code, message);
   }
-  if (error instanceof BrokerUnavailableError) {
+  if (isBrokerUnavailable(error)) {
     countRejected("broker_unavailable");
     return jsonError(503, "broker_unavailable", `event broker unavailable: ${error.message}`, {
       "Retry-After": "5",

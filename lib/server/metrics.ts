@@ -4,8 +4,8 @@ import { getBroker } from "@/lib/server/broker";
 import { getConfig } from "@/lib/server/config";
 import { requestCounters } from "@/lib/server/counters";
 import { errorResponse, requireBearer } from "@/lib/server/http";
-import { localPresence } from "@/lib/server/presence";
-import { countOpenStreams, streamCounters } from "@/lib/server/stream-registry";
+import { singleton } from "@/lib/server/singleton";
+import { countOpenStreams, localPresence, streamCounters } from "@/lib/server/stream/registry";
 
 /** A counter whose value is read from a running total when scraped. */
 function totalCounter(registry: Registry, name: string, help: string, read: () => number) {
@@ -48,7 +48,7 @@ function createRegistry(): Registry {
     registry,
     "sse_events_published_total",
     "Events published by this instance.",
-    () => requestCounters.published,
+    () => requestCounters().published,
   );
   totalCounter(
     registry,
@@ -78,7 +78,7 @@ function createRegistry(): Registry {
     registry,
     "sse_broker_reconnects_total",
     "Times the broker's subscription came back after a loss.",
-    () => requestCounters.brokerRecoveries,
+    () => requestCounters().brokerRecoveries,
   );
   const reportedRejections = new Map<string, number>();
   new Counter({
@@ -87,7 +87,7 @@ function createRegistry(): Registry {
     labelNames: ["reason"],
     registers: [registry],
     collect() {
-      for (const [reason, value] of requestCounters.rejected) {
+      for (const [reason, value] of requestCounters().rejected) {
         const before = reportedRejections.get(reason) ?? 0;
         if (value > before) this.inc({ reason }, value - before);
         reportedRejections.set(reason, value);
@@ -95,19 +95,14 @@ function createRegistry(): Registry {
     },
   });
   getBroker().onRecover(() => {
-    requestCounters.brokerRecoveries++;
+    requestCounters().brokerRecoveries++;
   });
   return registry;
 }
 
-const GLOBAL_KEY = Symbol.for("next-sse.metrics");
-type MetricsHolder = { [GLOBAL_KEY]?: Registry };
-
 /** The Prometheus text exposition of this instance's metrics. */
 export async function renderMetrics(): Promise<{ body: string; contentType: string }> {
-  const holder = globalThis as MetricsHolder;
-  holder[GLOBAL_KEY] ??= createRegistry();
-  const registry = holder[GLOBAL_KEY];
+  const registry = singleton("metrics-registry", createRegistry);
   return { body: await registry.metrics(), contentType: registry.contentType };
 }
 

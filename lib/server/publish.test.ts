@@ -1,9 +1,9 @@
 import { beforeAll, describe, expect, inject, it } from "vitest";
 import { getBroker } from "@/lib/server/broker";
-import { openEventStream } from "@/lib/server/event-stream";
 import { publish, publishEvent } from "@/lib/server/publish";
-import { SseInputError } from "@/lib/sse/encode";
+import { SseInputError } from "@/lib/sse/frame";
 import { isStreamId } from "@/lib/sse/ids";
+import { openEventStream } from "@/tests/support/open-stream";
 import { parseEventStream } from "@/tests/support/sse-client";
 
 describe("publish (Flask-SSE's sse.publish) over a real Redis", () => {

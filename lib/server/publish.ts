@@ -2,11 +2,10 @@ import "server-only";
 import { getBroker, type PublishResult } from "@/lib/server/broker";
 import { getConfig } from "@/lib/server/config";
 import { requestCounters } from "@/lib/server/counters";
-import { HttpError } from "@/lib/server/http";
 import { assertChannel, DEFAULT_CHANNEL } from "@/lib/sse/channel";
-import { assertFieldValue, encodeEventBody } from "@/lib/sse/encode";
 import type { EventData } from "@/lib/sse/events";
-import { describeIssue, publishRequestSchema, requestChannels } from "@/lib/sse/publish-request";
+import { assertFieldValue, encodeEventBody } from "@/lib/sse/frame";
+import { parsePublishRequest, requestChannels } from "@/lib/sse/publish-request";
 
 /** Options of `publish`, as Flask-SSE's `sse.publish(data, type, id, retry, channel)`. */
 export interface PublishOptions<T extends string = string> {
@@ -40,7 +39,7 @@ export async function publishEvent<T extends string = string>(
   const id = options.id === undefined ? undefined : String(options.id);
   if (id !== undefined) assertFieldValue("id", id);
   const result = await getBroker().publish(channel, { body, id });
-  if (!result.duplicate) requestCounters.published++;
+  if (!result.duplicate) requestCounters().published++;
   return result;
 }
 
@@ -65,19 +64,16 @@ export interface PublishApiResult {
 }
 
 /**
- * Publishes a validated publish-API request to each of its channels.
- * @throws HttpError 400 naming the field for an invalid body.
+ * Validates a publish request (`parsePublishRequest` with the configured limits) and
+ * publishes it to each of its channels.
+ * @throws SseInputError naming the field for an invalid body (400).
  * @throws BrokerUnavailableError when Redis does not answer in time.
  */
 export async function publishRequest(body: unknown): Promise<PublishApiResult> {
-  const parsed = publishRequestSchema(getConfig().maxChannelLength).safeParse(body);
-  if (!parsed.success) {
-    const { field, message } = describeIssue(parsed.error);
-    throw new HttpError(400, `invalid_${field.split(".")[0]}`, message);
-  }
-  const { data, type, id, retry } = parsed.data;
+  const request = parsePublishRequest(body, getConfig());
+  const { data, type, id, retry } = request;
   const events = await Promise.all(
-    requestChannels(parsed.data).map(async (channel) => ({
+    requestChannels(request).map(async (channel) => ({
       channel,
       ...(await publishEvent(data, { channel, type, id, retry })),
     })),

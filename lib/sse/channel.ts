@@ -1,4 +1,4 @@
-import { SseInputError } from "@/lib/sse/encode";
+import { SseInputError } from "@/lib/sse/frame";
 
 /** Flask-SSE's default channel. */
 export const DEFAULT_CHANNEL = "sse";

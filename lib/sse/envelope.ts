@@ -1,4 +1,4 @@
-import { encodeEvent, SseInputError } from "@/lib/sse/encode";
+import { encodeEvent, SseInputError } from "@/lib/sse/frame";
 
 const OPEN_BRACE = 0x7b;
 

@@ -27,18 +27,35 @@ describe("stream ids", () => {
 describe("multi-channel ids", () => {
   it("round-trips positions and names the event's channel", () => {
     const channels = ["a", "b", "c"];
-    const id = encodeMultiChannelId("b", channels, { a: "1-0", b: "2-5", c: undefined });
+    const id = encodeMultiChannelId(
+      "b",
+      channels,
+      new Map([
+        ["a", "1-0"],
+        ["b", "2-5"],
+      ]),
+    );
     expect(id).toBe("b/a=1-0,b=2-5");
     expect(channelOfId(id)).toBe("b");
-    expect(decodeLastEventId(id, channels)).toEqual({ a: "1-0", b: "2-5" });
+    expect(decodeLastEventId(id, channels)).toEqual(
+      new Map([
+        ["a", "1-0"],
+        ["b", "2-5"],
+      ]),
+    );
   });
 
   it("applies a plain stream id to every channel", () => {
-    expect(decodeLastEventId("9-1", ["a", "b"])).toEqual({ a: "9-1", b: "9-1" });
+    expect(decodeLastEventId("9-1", ["a", "b"])).toEqual(
+      new Map([
+        ["a", "9-1"],
+        ["b", "9-1"],
+      ]),
+    );
   });
 
   it("ignores channels the stream no longer has", () => {
-    expect(decodeLastEventId("a/a=1-0,gone=2-0", ["a"])).toEqual({ a: "1-0" });
+    expect(decodeLastEventId("a/a=1-0,gone=2-0", ["a"])).toEqual(new Map([["a", "1-0"]]));
   });
 
   it("rejects ids that are not ours", () => {

@@ -33,8 +33,11 @@ export function compareStreamIds(a: string, b: string): number {
   return seqA === seqB ? 0 : seqA < seqB ? -1 : 1;
 }
 
-/** A stream's position per channel; a channel without one starts at the live end. */
-export type Positions = Record<string, string | undefined>;
+/**
+ * A stream's position per channel; a channel without one starts at the live end. A Map, not
+ * an object: channel names are client input, and `__proto__` or `constructor` are names too.
+ */
+export type Positions = ReadonlyMap<string, string>;
 
 /** Encodes positions for the `id:` of a multi-channel stream, naming the event's channel. */
 export function encodeMultiChannelId(
@@ -45,7 +48,7 @@ export function encodeMultiChannelId(
   let out = `${channel}/`;
   let first = true;
   for (const name of channels) {
-    const position = positions[name];
+    const position = positions.get(name);
     if (position === undefined) continue;
     out += `${first ? "" : ","}${name}=${position}`;
     first = false;
@@ -70,11 +73,11 @@ export function decodeLastEventId(
 ): Positions | undefined {
   if (lastEventId.length > MAX_LAST_EVENT_ID_LENGTH) return undefined;
   if (isStreamId(lastEventId)) {
-    return Object.fromEntries(channels.map((channel) => [channel, lastEventId]));
+    return new Map(channels.map((channel) => [channel, lastEventId]));
   }
   const slash = lastEventId.indexOf("/");
   if (slash < 0) return undefined;
-  const positions: Positions = {};
+  const positions = new Map<string, string>();
   const body = lastEventId.slice(slash + 1);
   if (body === "") return positions;
   for (const pair of body.split(",")) {
@@ -82,7 +85,7 @@ export function decodeLastEventId(
     const id = pair.slice(eq + 1);
     if (eq <= 0 || !isStreamId(id)) return undefined;
     const name = pair.slice(0, eq);
-    if (channels.includes(name)) positions[name] = id;
+    if (channels.includes(name)) positions.set(name, id);
   }
   return positions;
 }

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { DEFAULT_CHANNEL, isValidChannel, MAX_CHANNEL_LENGTH } from "@/lib/sse/channel";
+import { SseInputError } from "@/lib/sse/frame";
 
 // The same rules `encodeEvent` enforces, checked up front so the API can name the field.
 const SINGLE_LINE = /^[^\r\n\0]*$/;
@@ -52,4 +53,33 @@ export function describeIssue(error: z.ZodError): { field: string; message: stri
       ? `unknown field ${issue.keys.map((k) => JSON.stringify(k)).join(", ")}`
       : `${field}: ${issue.message}`;
   return { field, message };
+}
+
+/** The limits a publish request is checked against (from the server's config). */
+export interface PublishLimits {
+  /** Longest channel name (SSE_MAX_CHANNEL_LENGTH). */
+  maxChannelLength: number;
+  /** Largest event, as JSON, in bytes (SSE_PUBLISH_MAX_BYTES). */
+  publishMaxBytes: number;
+}
+
+/**
+ * Validates a publish request once, for every way in (the publish API, Server Actions):
+ * the schema with the configured channel rule, then the size of the event as JSON.
+ * @throws SseInputError naming the field (`invalid_<field>`, a 400).
+ */
+export function parsePublishRequest(body: unknown, limits: PublishLimits): PublishRequest {
+  const parsed = publishRequestSchema(limits.maxChannelLength).safeParse(body);
+  if (!parsed.success) {
+    const { field, message } = describeIssue(parsed.error);
+    throw new SseInputError(field.split(".")[0], message);
+  }
+  const size = new TextEncoder().encode(JSON.stringify(parsed.data)).byteLength;
+  if (size > limits.publishMaxBytes) {
+    throw new SseInputError(
+      "data",
+      `data: the event is ${size} bytes as JSON, over the limit of ${limits.publishMaxBytes}`,
+    );
+  }
+  return parsed.data;
 }

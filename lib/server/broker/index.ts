@@ -3,17 +3,15 @@ import { MemoryBroker } from "@/lib/server/broker/memory";
 import { RedisBroker } from "@/lib/server/broker/redis";
 import type { Broker } from "@/lib/server/broker/types";
 import { getConfig } from "@/lib/server/config";
+import { singleton } from "@/lib/server/singleton";
 
 export {
   type Broker,
   BrokerUnavailableError,
   type FrameListener,
+  isBrokerUnavailable,
   type PublishResult,
 } from "@/lib/server/broker/types";
-
-// On globalThis, so `next dev` hot reloads reuse the connections instead of opening more.
-const GLOBAL_KEY = Symbol.for("next-sse.broker");
-type BrokerHolder = { [GLOBAL_KEY]?: Broker };
 
 /** Builds the broker the configuration asks for: Redis Cluster, Redis, else in-memory. */
 export function createBroker(): Broker {
@@ -37,7 +35,6 @@ export function createBroker(): Broker {
 
 /** The process's broker, created on first use and shared by every route. */
 export function getBroker(): Broker {
-  const holder = globalThis as BrokerHolder;
-  holder[GLOBAL_KEY] ??= createBroker();
-  return holder[GLOBAL_KEY];
+  // One per process, whichever bundle asks: `next dev` reloads reuse its connections.
+  return singleton("broker", createBroker);
 }

@@ -49,27 +49,3 @@ export class ChannelListeners {
     return set.size;
   }
 }
-
-const ID_PREFIX = [0x0a, 0x69, 0x64, 0x3a, 0x20]; // "\nid: "
-
-/**
- * The id of a frame that ends with `id: <id>\n\n`, read from the end without decoding the
- * frame; undefined when it has none. Runs once per event per process.
- */
-export function frameId(frame: Uint8Array): string | undefined {
-  const end = frame.length - 2;
-  if (end < 6 || frame[end] !== 0x0a || frame[end + 1] !== 0x0a) return undefined;
-  let i = end - 1;
-  while (i >= 4 && frame[i] !== 0x0a) i--;
-  if (i < 4) return undefined;
-  for (let k = 0; k < 5; k++) if (frame[i + k] !== ID_PREFIX[k]) return undefined;
-  let id = "";
-  for (let k = i + 5; k < end; k++) id += String.fromCharCode(frame[k]);
-  return id;
-}
-
-/** Whether a message is a whole SSE frame: it ends with the blank line that ends an event. */
-export function isCompleteFrame(frame: Uint8Array): boolean {
-  const n = frame.length;
-  return n >= 2 && frame[n - 1] === 0x0a && frame[n - 2] === 0x0a;
-}

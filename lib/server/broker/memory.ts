@@ -9,7 +9,7 @@ import type {
   PublishResult,
   Replay,
 } from "@/lib/server/broker/types";
-import { closeFrame } from "@/lib/sse/encode";
+import { closeFrame, frameBytes } from "@/lib/sse/frame";
 import { compareStreamIds, ORIGIN_ID } from "@/lib/sse/ids";
 
 interface StoredEntry extends HistoryEntry {
@@ -24,8 +24,6 @@ interface ChannelHistory {
   /** Idempotency keys -> the result of their first publish, with the time it was seen. */
   keys: Map<string, { id: string; at: number }>;
 }
-
-const encoder = new TextEncoder();
 
 /**
  * A broker inside one process, for development without Redis: the same semantics as the
@@ -48,7 +46,7 @@ export class MemoryBroker implements Broker {
 
   async publish(channel: string, event: OutgoingEvent): Promise<PublishResult> {
     if (!this.history) {
-      const frame = encoder.encode(closeFrame(event.body, event.id));
+      const frame = frameBytes(closeFrame(event.body, event.id));
       const receivers = this.listeners.dispatch(channel, frame, undefined) > 0 ? 1 : 0;
       return { id: event.id, receivers, duplicate: false };
     }
@@ -59,7 +57,7 @@ export class MemoryBroker implements Broker {
       if (seen !== undefined) return { id: seen.id, receivers: 0, duplicate: true };
     }
     const id = this.nextId(history.lastId, now);
-    const frame = encoder.encode(closeFrame(event.body, id));
+    const frame = frameBytes(closeFrame(event.body, id));
     history.entries.push({ id, frame, at: now });
     history.lastId = id;
     if (event.id !== undefined) history.keys.set(event.id, { id, at: now });
@@ -101,13 +99,6 @@ export class MemoryBroker implements Broker {
   /** In-process delivery never drops, so there is never anything to recover. */
   onRecover(_callback: () => void): () => void {
     return () => {};
-  }
-
-  /** One process: the listeners are the presence. */
-  async reportPresence(): Promise<void> {}
-
-  async countSubscribers(channel: string): Promise<number> {
-    return this.listeners.count(channel);
   }
 
   async ping(): Promise<boolean> {

@@ -3,7 +3,9 @@ import "server-only";
 /**
  * Appends an event to its channel's history and publishes it, in one atomic step, so no
  * subscriber sees a live event that history lacks and nothing sits in history that was
- * never published. The stream id becomes the event's `id:`.
+ * never published. The stream id becomes the event's `id:`: the script appends
+ * `id: <id>\n\n` to the body exactly as `closeFrame` in `lib/sse/frame.ts` does (keep them
+ * in step; that module is the one place that defines SSE bytes).
  *
  * KEYS[1] history stream, KEYS[2] idempotency key (same slot; unused when ARGV[5] is "0")
  * ARGV[1] pub/sub channel, ARGV[2] frame body, ARGV[3] max length, ARGV[4] TTL in seconds,

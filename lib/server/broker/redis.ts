@@ -1,27 +1,26 @@
 import "server-only";
 import { Cluster, Redis, type RedisOptions } from "ioredis";
 import { ChannelHeads } from "@/lib/server/broker/channel-heads";
-import { ChannelListeners, frameId, isCompleteFrame } from "@/lib/server/broker/listeners";
+import { ChannelListeners } from "@/lib/server/broker/listeners";
 import {
   historyKey,
   idempotencyKey,
   PUBLISH_SCRIPT,
-  presenceKey,
   READ_SINCE_SCRIPT,
 } from "@/lib/server/broker/redis-scripts";
-import {
-  type Broker,
-  BrokerUnavailableError,
-  type FrameListener,
-  type HistoryEntry,
-  type HistoryOptions,
-  type OutgoingEvent,
-  type PublishResult,
-  type Replay,
+import type {
+  Broker,
+  FrameListener,
+  HistoryEntry,
+  HistoryOptions,
+  OutgoingEvent,
+  PublishResult,
+  Replay,
 } from "@/lib/server/broker/types";
+import { errorMessage, withTimeout } from "@/lib/server/broker/with-timeout";
 import { createLogger } from "@/lib/server/log";
-import { closeFrame } from "@/lib/sse/encode";
 import { encodeEnvelope, isEnvelope } from "@/lib/sse/envelope";
+import { closeFrame, frameId, isCompleteFrame } from "@/lib/sse/frame";
 
 /** Options for the Redis broker: a `url`, or the seed nodes of a Redis Cluster. */
 export interface RedisBrokerOptions {
@@ -56,10 +55,6 @@ type Scripted = Client & {
     count: number,
   ): Promise<[string, string, Array<[string, string[]]>]>;
 };
-
-function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
 
 /**
  * Redis broker: one publisher and one subscriber connection per process, however many
@@ -141,6 +136,11 @@ export class RedisBroker implements Broker {
     return client;
   }
 
+  /** The command (publisher) connection, shared with the presence store. */
+  commandClient(): Client {
+    return this.getPublisher();
+  }
+
   private getPublisher(): Scripted {
     if (this.publisher === undefined) {
       const client = this.connect("publisher");
@@ -207,29 +207,7 @@ export class RedisBroker implements Broker {
   }
 
   private withTimeout<T>(operation: string, promise: Promise<T>): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(
-        () =>
-          reject(
-            new BrokerUnavailableError(`redis ${operation} timed out after ${this.timeoutMs} ms`),
-          ),
-        this.timeoutMs,
-      );
-      promise.then(
-        (value) => {
-          clearTimeout(timer);
-          resolve(value);
-        },
-        (error: unknown) => {
-          clearTimeout(timer);
-          reject(
-            new BrokerUnavailableError(`redis ${operation} failed: ${errorMessage(error)}`, {
-              cause: error,
-            }),
-          );
-        },
-      );
-    });
+    return withTimeout(operation, this.timeoutMs, promise);
   }
 
   async publish(channel: string, event: OutgoingEvent): Promise<PublishResult> {
@@ -324,40 +302,6 @@ export class RedisBroker implements Broker {
   onRecover(callback: () => void): () => void {
     this.recoverCallbacks.add(callback);
     return () => this.recoverCallbacks.delete(callback);
-  }
-
-  async reportPresence(
-    instanceId: string,
-    counts: ReadonlyMap<string, number>,
-    ttlMs: number,
-  ): Promise<void> {
-    const expiresAt = Date.now() + ttlMs;
-    const publisher = this.getPublisher();
-    // One command per key (not a pipeline): on a cluster each channel lives in its own slot.
-    const writes = [...counts].map(([channel, count]) => {
-      const key = presenceKey(channel);
-      return count > 0
-        ? Promise.all([
-            publisher.hset(key, instanceId, `${count}:${expiresAt}`),
-            publisher.pexpire(key, ttlMs),
-          ])
-        : publisher.hdel(key, instanceId);
-    });
-    await this.withTimeout("presence report", Promise.all(writes));
-  }
-
-  async countSubscribers(channel: string): Promise<number> {
-    const entries = await this.withTimeout(
-      "presence read",
-      this.getPublisher().hgetall(presenceKey(channel)),
-    );
-    const now = Date.now();
-    let total = 0;
-    for (const value of Object.values(entries)) {
-      const [count, expiresAt] = value.split(":").map(Number);
-      if (expiresAt > now) total += count;
-    }
-    return total;
   }
 
   async ping(): Promise<boolean> {

@@ -52,7 +52,8 @@ export interface HistoryOptions {
 }
 
 /**
- * The transport between publishers and streams. Two implementations, Redis and in-memory,
+ * The transport between publishers and streams, and nothing else (presence has its own
+ * store, `lib/server/presence`). Two implementations, Redis and in-memory,
  * pass the same contract suite (`contract.test.ts`).
  */
 export interface Broker {
@@ -81,27 +82,25 @@ export interface Broker {
    * restored), so streams can catch up from history. Returns an unregister function.
    */
   onRecover(callback: () => void): () => void;
-  /**
-   * Records how many streams this instance has per channel, valid for `ttlMs`, so other
-   * instances can count them; a crashed instance drops out when its entries expire.
-   */
-  reportPresence(
-    instanceId: string,
-    counts: ReadonlyMap<string, number>,
-    ttlMs: number,
-  ): Promise<void>;
-  /** Streams on a channel across every instance that reported in time. */
-  countSubscribers(channel: string): Promise<number>;
   /** Whether the broker can reach its backend now. */
   ping(): Promise<boolean>;
   /** Closes connections; for tests and shutdown. */
   close(): Promise<void>;
 }
 
-/** The broker could not publish or subscribe in time (Redis down or unreachable). */
+/**
+ * The broker could not publish or subscribe in time (Redis down or unreachable). Recognised
+ * by its `code`, not `instanceof`, so it crosses module graphs.
+ */
 export class BrokerUnavailableError extends Error {
+  readonly code = "broker_unavailable";
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = "BrokerUnavailableError";
   }
+}
+
+/** Whether an error is a BrokerUnavailableError, from any copy of this module. */
+export function isBrokerUnavailable(error: unknown): error is BrokerUnavailableError {
+  return (error as { code?: unknown } | null)?.code === "broker_unavailable";
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { encodeComment, encodeEvent, SseInputError } from "@/lib/sse/encode";
+import { encodeComment, encodeEvent, SseInputError } from "@/lib/sse/frame";
 
 // Flask-SSE's tests/test_message.py, case for case, in our wire format (`field: value`).
 describe("encodeEvent (Flask-SSE Message tests)", () => {

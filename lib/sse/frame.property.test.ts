@@ -1,7 +1,7 @@
 import { createParser, type EventSourceMessage } from "eventsource-parser";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { encodeEvent, SseInputError, serializeData } from "@/lib/sse/encode";
+import { encodeEvent, SseInputError, serializeData } from "@/lib/sse/frame";
 
 /** Parses a whole stream the way a browser does (eventsource-parser follows the spec). */
 function parse(stream: string): { events: EventSourceMessage[]; retry: number | undefined } {

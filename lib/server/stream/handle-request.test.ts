@@ -2,14 +2,15 @@ import { Redis } from "ioredis";
 import { describe, expect, inject, it, vi } from "vitest";
 import { MemoryBroker } from "@/lib/server/broker/memory";
 import { RedisBroker } from "@/lib/server/broker/redis";
-import { type Broker, BrokerUnavailableError, type FrameListener } from "@/lib/server/broker/types";
-import { countOpenStreams, openEventStream } from "@/lib/server/event-stream";
-import { localPresence } from "@/lib/server/presence";
+import type { Broker, FrameListener } from "@/lib/server/broker/types";
+import { countOpenStreams, localPresence } from "@/lib/server/stream/registry";
+import { openEventStream } from "@/tests/support/open-stream";
 import { getFreePort } from "@/tests/support/ports";
 import { textReader } from "@/tests/support/read-stream";
 import { parseEventStream } from "@/tests/support/sse-client";
 
 const HELLO = ": connected\nretry: 3000\n\n";
+
 const NO_HISTORY = { maxLength: 0, ttlSeconds: 0 };
 const body = (data: string) => ({ body: `data: ${data}\n` });
 
@@ -39,7 +40,7 @@ function setup(
   return { broker, abort, open };
 }
 
-describe("openEventStream", () => {
+describe("handleStreamRequest (web sink)", () => {
   it("writes the comment and retry first, then the events of its channels", async () => {
     const { broker, open } = setup();
     const { next, reader } = textReader(await open(["a", "b"]));
@@ -133,7 +134,7 @@ describe("openEventStream", () => {
     await reading.reader.cancel();
   });
 
-  it("rejects with BrokerUnavailableError, leaving no listener, when Redis is down", async () => {
+  it("answers 503 broker_unavailable, leaving no listener, when Redis is down", async () => {
     const broker = new RedisBroker({
       url: `redis://127.0.0.1:${await getFreePort()}`,
       timeoutMs: 300,
@@ -144,7 +145,7 @@ describe("openEventStream", () => {
         ...streamOptions(broker, new AbortController().signal),
         channels: ["sse"],
       }),
-    ).rejects.toBeInstanceOf(BrokerUnavailableError);
+    ).rejects.toMatchObject({ status: 503, body: { error: { code: "broker_unavailable" } } });
     expect(broker.listenerCount()).toBe(0);
     expect(countOpenStreams()).toBe(before);
     await broker.close();

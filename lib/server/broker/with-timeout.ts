@@ -1,0 +1,39 @@
+import "server-only";
+import { BrokerUnavailableError } from "@/lib/server/broker/types";
+
+/** The message of an unknown thrown value. */
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * Settles like `promise`, or rejects with BrokerUnavailableError after `timeoutMs`; a
+ * rejection becomes a BrokerUnavailableError naming the operation, so callers answer 503.
+ */
+export function withTimeout<T>(
+  operation: string,
+  timeoutMs: number,
+  promise: Promise<T>,
+): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(
+      () =>
+        reject(new BrokerUnavailableError(`redis ${operation} timed out after ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(
+          new BrokerUnavailableError(`redis ${operation} failed: ${errorMessage(error)}`, {
+            cause: error,
+          }),
+        );
+      },
+    );
+  });
+}

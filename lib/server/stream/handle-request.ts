@@ -1,0 +1,158 @@
+import "server-only";
+import { authorizedStreamChannels } from "@/lib/server/authorize";
+import { type Broker, getBroker } from "@/lib/server/broker";
+import { getConfig } from "@/lib/server/config";
+import { corsHeaders, handlePreflight, withCors } from "@/lib/server/cors";
+import { errorResponse, HttpError, jsonError, SSE_HEADERS } from "@/lib/server/http";
+import { Outbox } from "@/lib/server/stream/outbox";
+import {
+  countOpenStreams,
+  countSink,
+  installShutdown,
+  isDraining,
+  streamCounters,
+  track,
+  untrack,
+  updatePresence,
+} from "@/lib/server/stream/registry";
+import { Session } from "@/lib/server/stream/session";
+import type { OpenStream, StreamResult } from "@/lib/server/stream/sinks";
+import { helloFrame } from "@/lib/sse/frame";
+
+/** How streams are served; every field defaults from the config (tests pass their own). */
+export interface StreamOptions {
+  broker: Broker;
+  /** Reconnect delay sent to the browser with the first bytes, in ms. */
+  retryMs: number;
+  /** Idle time before a keep-alive comment, in ms; 0 for none. */
+  heartbeatMs: number;
+  /** Bytes that may wait for a slow client before the stream is dropped. */
+  maxBacklogBytes: number;
+  /** Seconds after which the stream ends with `retry: 0`, so the browser resumes; 0 for never. */
+  maxStreamSeconds: number;
+  /** Streams this process serves at most; past it, 503. */
+  maxConnections: number;
+}
+
+const METHODS = "GET, HEAD, OPTIONS";
+
+/**
+ * The one entry point of every server for `/stream?channel=NAME[&channel=…]`: decides
+ * OPTIONS (CORS preflight), HEAD (the headers GET would send, no stream), access, the
+ * connection limit and draining, then subscribes and replays after `Last-Event-ID`.
+ * Answers an error `Response` (400/401/403/405/503 JSON, CORS applied) or an `OpenStream`
+ * whose subscriptions are confirmed: attach a sink with `open`. `signal` aborts when the
+ * client leaves. Unexpected errors are rethrown (the server answers 500).
+ */
+export async function handleStreamRequest(
+  request: Request,
+  signal: AbortSignal,
+  overrides: Partial<StreamOptions> = {},
+): Promise<StreamResult> {
+  if (request.method === "OPTIONS") return handlePreflight(request, METHODS);
+  if (request.method !== "GET" && request.method !== "HEAD") {
+    const refused = jsonError(405, "method_not_allowed", `${request.method} is not allowed here`);
+    refused.headers.set("Allow", METHODS);
+    return withCors(request, refused);
+  }
+  try {
+    const channels = await authorizedStreamChannels(request);
+    if (request.method === "HEAD") {
+      return withCors(request, new Response(null, { headers: SSE_HEADERS }));
+    }
+    const config = getConfig();
+    const options: StreamOptions = {
+      broker: overrides.broker ?? getBroker(),
+      retryMs: config.retryMs,
+      heartbeatMs: config.heartbeatMs,
+      maxBacklogBytes: config.maxBacklogBytes,
+      maxStreamSeconds: config.maxStreamSeconds,
+      maxConnections: config.maxConnections,
+      ...overrides,
+    };
+    if (isDraining()) {
+      throw new HttpError(503, "shutting_down", "this server is shutting down: reconnect", {
+        "Retry-After": "1",
+      });
+    }
+    if (countOpenStreams() >= options.maxConnections) {
+      throw new HttpError(
+        503,
+        "too_many_streams",
+        `this server is at its limit of ${options.maxConnections} streams`,
+        { "Retry-After": "5" },
+      );
+    }
+    const stream = await openStream(channels, readLastEventId(request), signal, options);
+    installShutdown(config.shutdownTimeoutMs);
+    return { ...stream, headers: { ...SSE_HEADERS, ...corsHeaders(request) } };
+  } catch (error) {
+    return withCors(request, errorResponse(error));
+  }
+}
+
+/** Where a request resumes from: the `Last-Event-ID` header, else `?lastEventId=`. */
+export function readLastEventId(request: Request): string | null {
+  return (
+    request.headers.get("last-event-id") ?? new URL(request.url).searchParams.get("lastEventId")
+  );
+}
+
+/** A stream that ended before it started: its sink is ended at once. */
+const GONE: Omit<OpenStream, "headers" | "maxBacklogBytes"> = {
+  open: (sink) => sink.end(),
+  cancel: () => {},
+};
+
+/**
+ * Creates a stream's session and outbox, registers it, and waits until it is subscribed
+ * and caught up. A client that leaves meanwhile (signal) is cleaned up once.
+ */
+async function openStream(
+  channels: readonly string[],
+  lastEventId: string | null,
+  signal: AbortSignal,
+  options: StreamOptions,
+): Promise<Omit<OpenStream, "headers">> {
+  const { maxBacklogBytes } = options;
+  // The client left before we started: nothing to subscribe, nobody to write to.
+  if (signal.aborted) return { ...GONE, maxBacklogBytes };
+  let counted = false;
+  let sinkKind: "node" | "web" | undefined;
+  const outbox: Outbox = new Outbox(options, (reason) => {
+    session.close();
+    untrack(outbox);
+    signal.removeEventListener("abort", onAbort);
+    if (counted) updatePresence(channels, -1);
+    if (sinkKind !== undefined) countSink(sinkKind, -1);
+    if (reason === "slow_consumer") streamCounters().slowConsumerDrops++;
+  });
+  const session = new Session(options.broker, channels, outbox);
+  const onAbort = () => outbox.close("client");
+  track(outbox, options.heartbeatMs);
+  signal.addEventListener("abort", onAbort, { once: true });
+  try {
+    await session.start(lastEventId);
+  } catch (error) {
+    outbox.close("client");
+    throw error;
+  }
+  // The client may have left while we subscribed and replayed: it was cleaned up already.
+  if (signal.aborted) return { ...GONE, maxBacklogBytes };
+  counted = true;
+  updatePresence(channels, 1);
+  const hello = helloFrame(options.retryMs);
+  return {
+    maxBacklogBytes,
+    open: (sink) => {
+      // Counted before attaching: the first flush may already end the stream.
+      sinkKind = sink.kind;
+      countSink(sink.kind, 1);
+      if (!outbox.attach(sink, hello)) {
+        countSink(sink.kind, -1);
+        sinkKind = undefined;
+      }
+    },
+    cancel: () => outbox.close("client"),
+  };
+}

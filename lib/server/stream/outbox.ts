@@ -1,0 +1,164 @@
+import "server-only";
+import { singleton } from "@/lib/server/singleton";
+import type { Sink } from "@/lib/server/stream/sinks";
+import { HEARTBEAT_FRAME, RECONNECT_FRAME } from "@/lib/sse/frame";
+
+/** How an outbox writes: the bounds and timers of one stream. */
+export interface OutboxOptions {
+  /** Bytes the client may leave unread before the stream is dropped (SSE_MAX_BACKLOG_BYTES). */
+  maxBacklogBytes: number;
+  /** Seconds after which the stream ends with `retry: 0`, so the browser resumes; 0 for never. */
+  maxStreamSeconds: number;
+}
+
+/** Why an outbox closed: the client left, the stream ended cleanly, or it was dropped. */
+export type CloseReason = "client" | "ended" | "slow_consumer";
+
+/**
+ * The write side of one stream. Frames are queued and written once per event-loop turn,
+ * joined into one chunk, so a burst costs one socket write per client, not one per event.
+ * The sink's unread bytes are the backlog: past the bound the stream is dropped, not
+ * buffered forever. It also ends the stream at its lifetime and sends heartbeats.
+ */
+export class Outbox {
+  private pending: Uint8Array[] = [];
+  private pendingBytes = 0;
+  private sink: Sink | undefined;
+  private closed = false;
+  private ending = false;
+  private lifetime: NodeJS.Timeout | undefined;
+  /** When the stream last wrote; the registry's heartbeat sweep reads it. */
+  lastWriteAt = Date.now();
+
+  constructor(
+    private readonly options: OutboxOptions,
+    private readonly onClose: (reason: CloseReason) => void,
+  ) {}
+
+  /** Queues a frame; it is written on this turn's flush (or when a sink attaches). */
+  push(frame: Uint8Array): void {
+    if (this.closed) return;
+    if (this.pending.length === 0 && this.sink !== undefined) scheduleFlush(this);
+    this.pending.push(frame);
+    this.pendingBytes += frame.byteLength;
+  }
+
+  /**
+   * Starts writing: `first` (the hello) goes out with whatever was queued, in one write.
+   * False when the stream closed before (the sink is ended at once).
+   */
+  attach(sink: Sink, first: Uint8Array): boolean {
+    this.sink = sink;
+    if (this.closed) {
+      sink.end();
+      return false;
+    }
+    this.pending.unshift(first);
+    this.pendingBytes += first.byteLength;
+    this.flush(Date.now());
+    const { maxStreamSeconds } = this.options;
+    if (maxStreamSeconds > 0) {
+      // Up to 10% early, so streams opened together do not all reconnect together.
+      const ms = maxStreamSeconds * 1000 * (0.9 + Math.random() * 0.1);
+      this.lifetime = setTimeout(() => this.end(), ms);
+      this.lifetime.unref();
+    }
+    return true;
+  }
+
+  /** Ends the stream cleanly after what is queued, telling the browser to reconnect now. */
+  end(): void {
+    if (this.closed || this.ending) return;
+    this.ending = true;
+    this.push(RECONNECT_FRAME);
+  }
+
+  /** Writes what is queued as one chunk. Called by the process's flush, once per turn. */
+  flush(now: number): void {
+    const sink = this.sink;
+    if (this.closed || sink === undefined || this.pending.length === 0) return;
+    const chunk =
+      this.pending.length === 1 ? this.pending[0] : concat(this.pending, this.pendingBytes);
+    this.pending = [];
+    this.pendingBytes = 0;
+    sink.write(chunk);
+    this.lastWriteAt = now;
+    if (this.ending) this.close("ended");
+    else if (sink.unreadBytes() > this.options.maxBacklogBytes) this.close("slow_consumer");
+  }
+
+  /** Queues a keep-alive comment unless something is queued already. */
+  heartbeat(now: number): void {
+    if (this.sink === undefined || this.pending.length > 0) return;
+    this.push(HEARTBEAT_FRAME);
+    this.lastWriteAt = now;
+  }
+
+  /** Idempotent: drops what is queued and ends (or, for a slow consumer, destroys) the sink. */
+  close(reason: CloseReason = "client"): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.pending = [];
+    clearTimeout(this.lifetime);
+    this.onClose(reason);
+    try {
+      if (reason === "slow_consumer") this.sink?.destroy();
+      else this.sink?.end();
+    } catch {
+      // Already closed or cancelled by the consumer.
+    }
+  }
+}
+
+/** Joins byte chunks into one. */
+function concat(parts: Uint8Array[], length: number): Uint8Array {
+  const out = new Uint8Array(length);
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.byteLength;
+  }
+  return out;
+}
+
+// Outboxes with frames queued are flushed once per turn, in slices of 64, so the first
+// sockets are written (and the kernel and clients get busy) while the next slice is still
+// being prepared, instead of every write waiting for all the work.
+const FLUSH_SLICE = 64;
+
+interface FlushQueue {
+  dirty: Outbox[];
+  flushing: Outbox[];
+  index: number;
+  scheduled: boolean;
+}
+
+const flushQueue = () =>
+  singleton<FlushQueue>("flush-queue", () => ({
+    dirty: [],
+    flushing: [],
+    index: 0,
+    scheduled: false,
+  }));
+
+function scheduleFlush(outbox: Outbox): void {
+  const queue = flushQueue();
+  queue.dirty.push(outbox);
+  if (queue.scheduled) return;
+  queue.scheduled = true;
+  setImmediate(flushSlice);
+}
+
+function flushSlice(): void {
+  const queue = flushQueue();
+  if (queue.index >= queue.flushing.length) {
+    queue.flushing = queue.dirty;
+    queue.dirty = [];
+    queue.index = 0;
+  }
+  const now = Date.now();
+  const end = Math.min(queue.flushing.length, queue.index + FLUSH_SLICE);
+  for (; queue.index < end; queue.index++) queue.flushing[queue.index].flush(now);
+  if (queue.index < queue.flushing.length || queue.dirty.length > 0) setImmediate(flushSlice);
+  else queue.scheduled = false;
+}

@@ -1,0 +1,41 @@
+// Compiles server.ts (`npm run build`, `npm run dev`) into dist/server.js, and completes the
+// self-contained deploy folder `.next/standalone` that `next build` traced: our server as its
+// server.js, plus the public files and static assets Next.js leaves for a CDN.
+import { cpSync, existsSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { build } from "esbuild";
+
+const ROOT = join(import.meta.dirname, "..");
+const STANDALONE = join(ROOT, ".next", "standalone");
+const dev = process.argv.includes("--dev");
+
+const options = {
+  entryPoints: [join(ROOT, "server.ts")],
+  bundle: true,
+  platform: "node",
+  target: "node20",
+  format: "cjs",
+  // Next.js stays a package: the server only calls next() and its request handler.
+  external: ["next"],
+  // `server-only` throws outside React Server Components; this bundle is server code.
+  alias: { "server-only": join(ROOT, "tests", "support", "empty.ts") },
+  // Before `next` loads: React picks its production build from NODE_ENV.
+  banner: {
+    js: 'process.env.NODE_ENV ??= process.argv.includes("--dev") ? "development" : "production";',
+  },
+  logLevel: "warning",
+};
+
+await build({ ...options, outfile: join(ROOT, "dist", "server.js") });
+
+if (!dev && existsSync(STANDALONE)) {
+  await build({ ...options, outfile: join(STANDALONE, "server.js"), allowOverwrite: true });
+  rmSync(join(STANDALONE, "public"), { recursive: true, force: true });
+  rmSync(join(STANDALONE, ".next", "static"), { recursive: true, force: true });
+  if (existsSync(join(ROOT, "public")))
+    cpSync(join(ROOT, "public"), join(STANDALONE, "public"), { recursive: true });
+  cpSync(join(ROOT, ".next", "static"), join(STANDALONE, ".next", "static"), { recursive: true });
+  console.log(
+    "next-sse: deploy folder ready: .next/standalone (run: node .next/standalone/server.js)",
+  );
+}

@@ -1,0 +1,147 @@
+/**
+ * The production server, `npm start` (and `npm run dev` with `--dev`): one Node process, one
+ * port. `GET`/`HEAD`/`OPTIONS /stream` go to next-sse's Node stream host, which writes
+ * frames straight to the socket; every other request goes to Next.js's own request handler
+ * (`next()` + `getRequestHandler()`, the documented custom-server API). The stream host is
+ * registered by `instrumentation.ts`, inside Next.js's bundle, so routes, Server Actions and
+ * streams share one broker and one registry. With SSE_WORKERS above 1, `node:cluster` runs
+ * that many processes on the same port, each an instance coordinated through Redis.
+ *
+ * Compiled by `npm run build` (scripts/build-server.mjs) to `dist/server.js` and to the
+ * self-contained `.next/standalone/server.js`; no TypeScript loader at run time.
+ */
+import cluster from "node:cluster";
+import { existsSync, readFileSync } from "node:fs";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { availableParallelism } from "node:os";
+import { join } from "node:path";
+import next from "next";
+import { getConfig, type SseConfig } from "@/lib/server/config";
+import type { NodeStreamHost } from "@/lib/server/stream/node-host";
+
+// The same key as NODE_STREAM_HOST in lib/server/stream/node-host.ts (importing it would
+// bundle a second copy of the stream core into this file).
+const NODE_STREAM_HOST = Symbol.for("next-sse.node-stream-host");
+const STREAM_PATH = "/stream";
+const STREAM_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+// A burst of reconnects (after a deploy, or a Redis failover) overflows Node's default
+// accept backlog of 511; each dropped SYN costs a client a 1 s retransmit, then 3 s.
+const LISTEN_BACKLOG = 4096;
+
+const dev = process.argv.includes("--dev");
+// `dist/server.js` serves the app one folder up; `.next/standalone/server.js` its own folder.
+const dir = existsSync(join(__dirname, ".next")) ? __dirname : join(__dirname, "..");
+
+function readSettings(): SseConfig {
+  try {
+    return getConfig();
+  } catch (error) {
+    console.error(`[next-sse] ${error instanceof Error ? error.message : String(error)}`);
+    process.exit(1);
+  }
+}
+
+function streamHost(): NodeStreamHost | undefined {
+  return (globalThis as { [NODE_STREAM_HOST]?: NodeStreamHost })[NODE_STREAM_HOST];
+}
+
+function isStreamRequest(req: IncomingMessage): boolean {
+  const url = req.url ?? "/";
+  const query = url.indexOf("?");
+  const path = query < 0 ? url : url.slice(0, query);
+  return path === STREAM_PATH && STREAM_METHODS.has(req.method ?? "GET");
+}
+
+/** The settings `next build` serialised: a built app needs no next.config.js at run time. */
+function applyBuiltNextConfig(): void {
+  const file = join(dir, ".next", "required-server-files.json");
+  if (dev || !existsSync(file)) return;
+  const { config } = JSON.parse(readFileSync(file, "utf8")) as { config: unknown };
+  process.env.__NEXT_PRIVATE_STANDALONE_CONFIG = JSON.stringify(config);
+}
+
+async function serve(settings: SseConfig): Promise<void> {
+  applyBuiltNextConfig();
+  const app = next({ dev, dir, hostname: settings.hostname, port: settings.port });
+  await app.prepare();
+  const handle = app.getRequestHandler();
+  const host = streamHost();
+  if (host === undefined) {
+    console.warn("[next-sse] no stream host registered: /stream is served by its route handler");
+  }
+  host?.claimShutdown();
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    if (host !== undefined && isStreamRequest(req)) void host.serve(req, res);
+    else void handle(req, res);
+  });
+  server.on("error", (error) => {
+    console.error(`[next-sse] server: ${error.message}`);
+    process.exit(1);
+  });
+  server.listen({ port: settings.port, host: settings.hostname, backlog: LISTEN_BACKLOG }, () => {
+    const where = cluster.isWorker ? ` (worker ${process.pid})` : "";
+    console.info(
+      `[next-sse] ${dev ? "dev" : "production"} server on http://${settings.hostname}:${settings.port}${where}`,
+    );
+  });
+  let stopping = false;
+  const stop = async (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    const timeoutMs = settings.shutdownTimeoutMs;
+    console.info(
+      `[next-sse] ${signal}: closing the listener, ending streams within ${timeoutMs} ms`,
+    );
+    // Refused at TCP from now on: a reconnecting browser retries (another instance, or this
+    // one restarted) instead of meeting a 503 it would give up on.
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    await host?.drain();
+    server.closeIdleConnections();
+    const deadline = new Promise<void>((resolve) => setTimeout(resolve, timeoutMs).unref());
+    await Promise.race([closed, deadline]);
+    await Promise.race([app.close(), deadline]);
+    process.exit(signal === "SIGINT" ? 130 : 143);
+  };
+  process.once("SIGTERM", stop);
+  process.once("SIGINT", stop);
+}
+
+/** The primary of several workers: forks them, restarts a crashed one, forwards SIGTERM. */
+function supervise(count: number): void {
+  let stopping = false;
+  const fork = () =>
+    cluster.fork().on("exit", (code, signal) => {
+      if (stopping) {
+        if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(143);
+        return;
+      }
+      console.warn(`[next-sse] worker exited (${signal ?? code}): starting another`);
+      fork();
+    });
+  for (let i = 0; i < count; i++) fork();
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill(signal);
+  };
+  process.once("SIGTERM", stop);
+  process.once("SIGINT", stop);
+}
+
+const settings = readSettings();
+const wanted = settings.workers === "auto" ? availableParallelism() : settings.workers;
+const shared = settings.redisUrl !== undefined || settings.redisClusterNodes !== undefined;
+if (cluster.isPrimary && wanted > 1 && !dev && shared) {
+  console.info(`[next-sse] starting ${wanted} workers on port ${settings.port}`);
+  supervise(wanted);
+} else {
+  if (cluster.isPrimary && wanted > 1) {
+    console.warn(
+      `[next-sse] SSE_WORKERS=${settings.workers} needs Redis (${dev ? "and not --dev" : "the in-memory broker reaches one process only"}): running one process`,
+    );
+  }
+  serve(settings).catch((error: unknown) => {
+    console.error("[next-sse] server failed to start:", error);
+    process.exit(1);
+  });
+}

@@ -2,8 +2,8 @@
 // production build, then integration and end-to-end tests (Playwright). Every step runs
 // even if an earlier one failed; the last line sums them as `N passed, N failed`.
 import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync, rmSync } from "node:fs";
-import { join } from "node:path";
+import { accessSync, constants, existsSync, readFileSync, rmSync } from "node:fs";
+import { delimiter, join } from "node:path";
 
 const ROOT = join(import.meta.dirname, "..");
 const BIN = join(ROOT, "node_modules", ".bin");
@@ -12,10 +12,37 @@ const env = { ...process.env, NEXT_TELEMETRY_DISABLED: "1" };
 
 const steps = [];
 
+function executable(file) {
+  try {
+    accessSync(file, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const onPath = (name) =>
+  (process.env.PATH ?? "").split(delimiter).some((dir) => dir && executable(join(dir, name)));
+
+// What the tests need beyond `npm ci`, checked before anything runs: one line each.
+const chromium = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+const missing = [
+  !onPath("redis-server") &&
+    "redis-server is not on PATH: install Redis 7 (Debian/Ubuntu: sudo apt-get install redis-server; macOS: brew install redis)",
+  !executable(chromium) &&
+    `no Chromium at ${chromium}: install it (Debian: sudo apt-get install chromium) or set CHROMIUM_PATH to a Chromium or Chrome binary`,
+].filter(Boolean);
+if (missing.length > 0) {
+  for (const line of missing) console.error(`npm test: ${line}`);
+  console.log(`0 passed, ${missing.length} failed`);
+  process.exit(1);
+}
+
 function run(name, command, args) {
   const started = Date.now();
   console.log(`\n=== ${name}: ${command} ${args.join(" ")}`);
-  const result = spawnSync(join(BIN, command), args, { cwd: ROOT, env, stdio: "inherit" });
+  const file = command === "node" ? process.execPath : join(BIN, command);
+  const result = spawnSync(file, args, { cwd: ROOT, env, stdio: "inherit" });
   const ok = result.status === 0;
   console.log(
     `=== ${name}: ${ok ? "ok" : `failed (exit ${result.status ?? result.signal})`} in ${((Date.now() - started) / 1000).toFixed(1)} s`,
@@ -57,7 +84,12 @@ steps.push({
 });
 
 rmSync(join(ROOT, ".next"), { recursive: true, force: true });
-if (check("build", "next", ["build"])) {
+rmSync(join(ROOT, "dist"), { recursive: true, force: true });
+// `npm run build`: the app, then the production server and the deploy folder.
+if (
+  check("build", "next", ["build"]) &&
+  check("build server", "node", ["scripts/build-server.mjs"])
+) {
   const playwrightJson = join(RESULTS, "playwright.json");
   const playwrightOk = run("e2e", "playwright", ["test"]);
   const report = existsSync(playwrightJson) ? readJson(playwrightJson) : undefined;

@@ -83,3 +83,19 @@ test("the form shows the server's error for a bad type", async ({ page }) => {
   await expect(page.getByTestId("pg-error")).toContainText("type:");
   await expect(page.getByTestId("pg-error")).toContainText("256");
 });
+
+test("without Redis, a Server Action's publish reaches the page's Node-served stream", async ({
+  browser,
+}) => {
+  const page = await browser.newPage();
+  const base = testEnv("MEMORY_APP_URL");
+  await page.goto(`${base}/playground`);
+  await expect(page.getByTestId("pg-status")).toHaveAttribute("data-status", "open");
+  const stamp = `memory-${Date.now()}`;
+  await publishWithForm(page, "news", "update", JSON.stringify(stamp));
+  await expect(events(page).filter({ hasText: stamp })).toHaveCount(1);
+  const health = await (await fetch(`${base}/api/health`)).json();
+  expect(health).toMatchObject({ broker: "memory", sinks: { web: 0 } });
+  expect(health.sinks.node).toBeGreaterThan(0);
+  await page.close();
+});

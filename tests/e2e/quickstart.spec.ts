@@ -1,5 +1,9 @@
+import { cpSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { type BrowserContext, expect, type Page, test } from "@playwright/test";
 import { testEnv } from "../support/env";
+import { startAppServer } from "../support/next-server";
 
 /** The quickstart, as a person tries it: `/` in one tab, `/hello` in another, an alert. */
 async function expectTwoTabGreeting(context: BrowserContext, base: string): Promise<Page> {
@@ -36,6 +40,26 @@ test("Redis down: the page alerts that it cannot connect", async ({ page }) => {
 
 test("the demo works with no Redis configured, on the in-memory broker", async ({ context }) => {
   await expectTwoTabGreeting(context, testEnv("MEMORY_APP_URL"));
+});
+
+test("the deploy folder runs the quickstart on its own, copied away from the project", async ({
+  context,
+}) => {
+  test.setTimeout(60_000);
+  // What a Docker image gets: .next/standalone alone, no node_modules of the project.
+  const folder = mkdtempSync(join(tmpdir(), "next-sse-deploy-"));
+  cpSync(join(__dirname, "..", "..", ".next", "standalone"), folder, { recursive: true });
+  const server = await startAppServer({}, { script: join(folder, "server.js") });
+  try {
+    const page = await expectTwoTabGreeting(context, server.url);
+    // Its static assets and public files came along: the page is styled and hydrated.
+    await expect(page.getByTestId("stream-status")).toHaveAttribute("data-status", "open");
+    expect((await fetch(`${server.url}/screenshots/quickstart.png`)).status).toBe(200);
+    expect((await (await fetch(`${server.url}/api/health`)).json()).sinks.node).toBeGreaterThan(0);
+  } finally {
+    await server.stop();
+    rmSync(folder, { recursive: true, force: true });
+  }
 });
 
 test("the quickstart links to the playground, without an error alert on the way", async ({

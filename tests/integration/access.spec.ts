@@ -7,6 +7,7 @@ import {
   testEnv,
   uniqueChannel,
 } from "../support/env";
+import { type ServerKind, startServer, type TestServer } from "../support/next-server";
 import { openStream } from "../support/sse-client";
 
 const app = () => testEnv("APP_URL");
@@ -75,46 +76,63 @@ for (const server of STREAM_SERVERS) {
   });
 }
 
-test.describe("limits", () => {
-  test("400 past the channels-per-stream limit and for an over-long name", async () => {
+test("400 past the channels-per-stream limit and for an over-long name", async () => {
+  for (const server of STREAM_SERVERS) {
     const many = Array.from({ length: 17 }, (_, i) => `channel=c${i}`).join("&");
-    const tooMany = await fetch(`${app()}/stream?${many}`);
+    const tooMany = await fetch(`${server.url()}/stream?${many}`);
     expect(tooMany.status).toBe(400);
     expect((await errorOf(tooMany)).message).toMatch(/at most 16/);
-    const long = await fetch(`${app()}/stream?channel=${"x".repeat(129)}`);
+    const long = await fetch(`${server.url()}/stream?channel=${"x".repeat(129)}`);
     expect(long.status).toBe(400);
     expect((await errorOf(long)).message).toMatch(/1 to 128 characters/);
-  });
-
-  test("503 with Retry-After past the connections limit, and room again after", async () => {
-    // The in-memory server allows 4 streams in all.
-    const base = testEnv("MEMORY_APP_URL");
-    const streams = [];
-    let refused: Response | undefined;
-    for (let i = 0; i < 5 && refused === undefined; i++) {
-      const s = await openStream(`${base}/stream?channel=limit-${i}`);
-      if (s.response.status === 503) refused = s.response;
-      else streams.push(s);
-    }
-    expect(refused?.status).toBe(503);
-    expect(refused?.headers.get("retry-after")).toBe("5");
-    expect((await errorOf(refused as Response)).code).toBe("too_many_streams");
-    for (const s of streams) s.close();
-    await expect
-      .poll(async () => {
-        const again = await openStream(`${base}/stream?channel=limit-again`);
-        again.close();
-        return again.response.status;
-      })
-      .toBe(200);
-  });
-
-  test("a stream past its maximum lifetime ends cleanly with retry 0", async () => {
-    const s = await openStream(`${testEnv("SHORT_APP_URL")}/stream?channel=${uniqueChannel()}`);
-    await s.ended;
-    expect(s.raw()).toMatch(/: reconnect\nretry: 0\n\n$/);
-  });
+  }
 });
+
+for (const kind of ["npm start", "next start"] as ServerKind[]) {
+  test.describe(`limits (${kind})`, () => {
+    // The in-memory `npm start` of the global setup allows 4 streams, and its short-lived
+    // one ends streams after a second; `next start` gets the same two here.
+    let limited: TestServer | undefined;
+    let shortLived: TestServer | undefined;
+    test.beforeAll(async () => {
+      if (kind === "npm start") return;
+      [limited, shortLived] = await Promise.all([
+        startServer(kind, { SSE_MAX_CONNECTIONS: "4" }),
+        startServer(kind, { SSE_MAX_STREAM_SECONDS: "1" }),
+      ]);
+    });
+    test.afterAll(() => Promise.all([limited?.stop(), shortLived?.stop()]));
+
+    test("503 with Retry-After past the connections limit, and room again after", async () => {
+      const base = limited?.url ?? testEnv("MEMORY_APP_URL");
+      const streams = [];
+      let refused: Response | undefined;
+      for (let i = 0; i < 5 && refused === undefined; i++) {
+        const s = await openStream(`${base}/stream?channel=limit-${i}`);
+        if (s.response.status === 503) refused = s.response;
+        else streams.push(s);
+      }
+      expect(refused?.status).toBe(503);
+      expect(refused?.headers.get("retry-after")).toBe("5");
+      expect((await errorOf(refused as Response)).code).toBe("too_many_streams");
+      for (const s of streams) s.close();
+      await expect
+        .poll(async () => {
+          const again = await openStream(`${base}/stream?channel=limit-again`);
+          again.close();
+          return again.response.status;
+        })
+        .toBe(200);
+    });
+
+    test("a stream past its maximum lifetime ends cleanly with retry 0", async () => {
+      const base = shortLived?.url ?? testEnv("SHORT_APP_URL");
+      const s = await openStream(`${base}/stream?channel=${uniqueChannel()}`);
+      await s.ended;
+      expect(s.raw()).toMatch(/: reconnect\nretry: 0\n\n$/);
+    });
+  });
+}
 
 test.describe("CORS", () => {
   test("answers a preflight from an allowed origin, refuses others", async () => {

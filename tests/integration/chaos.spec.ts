@@ -1,6 +1,6 @@
 import { expect, test } from "@playwright/test";
 import { TEST_PUBLISH_TOKEN } from "../support/env";
-import { startNextServer, type TestServer } from "../support/next-server";
+import { startAppServer, type TestServer } from "../support/next-server";
 import { startRedisServer, type TestRedis } from "../support/redis-server";
 import { openStream, type TestStream } from "../support/sse-client";
 
@@ -19,7 +19,7 @@ let app: TestServer;
 
 test.beforeAll(async () => {
   redis = await startRedisServer(["--appendonly", "yes", "--appendfsync", "always"]);
-  app = await startNextServer({
+  app = await startAppServer({
     SSE_REDIS_URL: redis.url,
     SSE_PUBLISH_TOKEN: TEST_PUBLISH_TOKEN,
     SSE_REDIS_TIMEOUT_MS: "1000",

@@ -6,7 +6,7 @@ import {
   TEST_PUBLISH_TOKEN,
   uniqueChannel,
 } from "../support/env";
-import { startNextServer, type TestServer } from "../support/next-server";
+import { startAppServer, type TestServer } from "../support/next-server";
 import { startRedisCluster, type TestRedisCluster } from "../support/redis-cluster";
 import { openStream } from "../support/sse-client";
 
@@ -22,7 +22,7 @@ test.beforeAll(async () => {
     SSE_REDIS_CLUSTER_NODES: cluster.nodes.join(","),
     SSE_PUBLISH_TOKEN: TEST_PUBLISH_TOKEN,
   };
-  [a, b] = await Promise.all([startNextServer(env), startNextServer(env)]);
+  [a, b] = await Promise.all([startAppServer(env), startAppServer(env)]);
 });
 test.afterAll(async () => {
   await Promise.all([a?.stop(), b?.stop()]);

@@ -6,10 +6,10 @@ import {
   testEnv,
   uniqueChannel,
 } from "../support/env";
-import { startNextServer, type TestServer } from "../support/next-server";
+import { startAppServer, type TestServer } from "../support/next-server";
 import { openStream } from "../support/sse-client";
 
-// Two `next start` instances on one Redis, as behind a load balancer.
+// Two `npm start` instances on one Redis, as behind a load balancer.
 let a: TestServer;
 let b: TestServer;
 const METRICS_TOKEN = "test-metrics-token-0123456789";
@@ -22,7 +22,7 @@ test.beforeAll(async () => {
     SSE_METRICS_TOKEN: METRICS_TOKEN,
     SSE_SHUTDOWN_TIMEOUT_MS: "5000",
   };
-  [a, b] = await Promise.all([startNextServer(env), startNextServer(env)]);
+  [a, b] = await Promise.all([startAppServer(env), startAppServer(env)]);
 });
 test.afterAll(async () => {
   await Promise.all([a?.stop(), b?.stop()]);

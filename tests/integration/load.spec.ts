@@ -3,46 +3,48 @@ import { expect, test } from "@playwright/test";
 import { Redis } from "ioredis";
 import { publishViaApi, TEST_PUBLISH_TOKEN, testEnv, uniqueChannel } from "../support/env";
 import { connectInspector } from "../support/inspector";
-import { startNextServer, startStreamServer, type TestServer } from "../support/next-server";
+import { startAppServer, startNextServer, type TestServer } from "../support/next-server";
 import { openStream, type TestStream } from "../support/sse-client";
 
 // Bounded load tests on loopback: they check behaviour (drops, releases), not timings.
 // They count streams and listeners, so they get a server of their own.
 let app: TestServer;
-let streamServer: TestServer;
+let nextApp: TestServer;
 test.beforeAll(async () => {
   const settings = {
     SSE_REDIS_URL: testEnv("TEST_REDIS_URL"),
     SSE_PUBLISH_TOKEN: TEST_PUBLISH_TOKEN,
   };
   // The inspector lets the leak check collect garbage before it reads the heap.
-  [app, streamServer] = await Promise.all([
-    startNextServer(settings, { nodeArgs: ["--inspect=127.0.0.1:0"] }),
-    startStreamServer(settings),
+  [app, nextApp] = await Promise.all([
+    startAppServer(settings, { nodeArgs: ["--inspect=127.0.0.1:0"] }),
+    startNextServer(settings),
   ]);
 });
-test.afterAll(() => Promise.all([app?.stop(), streamServer?.stop()]));
+test.afterAll(() => Promise.all([app?.stop(), nextApp?.stop()]));
+const SERVERS = [
+  ["npm start", () => app],
+  ["next start", () => nextApp],
+] as const;
 test.describe.configure({ mode: "serial" });
 
 const health = async (server = app) => (await fetch(`${server.url}/api/health`)).json();
 
-test("HEAD answers like GET without opening a stream", async () => {
-  const before = (await health()).streams;
-  for (let i = 0; i < 3; i++) {
-    const response = await fetch(`${app.url}/stream?channel=head-check`, { method: "HEAD" });
-    expect(response.status).toBe(200);
-    expect(response.headers.get("content-type")).toBe("text/event-stream; charset=utf-8");
-  }
-  expect((await fetch(`${app.url}/stream?channel=bad%20name`, { method: "HEAD" })).status).toBe(
-    400,
-  );
-  expect((await health()).streams).toBe(before);
-});
+for (const [name, server] of SERVERS) {
+  test(`${name}: HEAD answers like GET without opening a stream`, async () => {
+    const before = (await health(server())).streams;
+    for (let i = 0; i < 3; i++) {
+      const response = await fetch(`${server().url}/stream?channel=head-check`, {
+        method: "HEAD",
+      });
+      expect(response.status).toBe(200);
+      expect(response.headers.get("content-type")).toBe("text/event-stream; charset=utf-8");
+    }
+    const bad = await fetch(`${server().url}/stream?channel=bad%20name`, { method: "HEAD" });
+    expect(bad.status).toBe(400);
+    expect((await health(server())).streams).toBe(before);
+  });
 
-for (const [name, server] of [
-  ["next start", () => app],
-  ["stream server", () => streamServer],
-] as const) {
   test(`${name}: a client that stops reading is dropped past its backlog; the others get every event`, async () => {
     test.setTimeout(90_000);
     const channel = uniqueChannel("slow");
@@ -87,7 +89,7 @@ for (const [name, server] of [
   });
 }
 
-test("10,000 streams opened and closed in waves leave no listener, subscription or growth behind", async () => {
+test("npm start: 10,000 streams opened and closed in waves leave no listener, subscription or growth behind", async () => {
   test.setTimeout(180_000);
   const redis = new Redis(testEnv("TEST_REDIS_URL"));
   const inspector = await connectInspector(app.output());

@@ -5,7 +5,7 @@ type TestVariable =
   | "DOWN_APP_URL"
   | "MEMORY_APP_URL"
   | "SHORT_APP_URL"
-  | "STREAM_SERVER_URL"
+  | "NEXT_APP_URL"
   | "TEST_REDIS_URL"
   | "APP_PID";
 
@@ -38,13 +38,13 @@ export function testEnv(name: TestVariable): string {
 }
 
 /**
- * The servers that serve `/stream` on the main test Redis, with the same settings:
- * `next start` and the plain Node stream server. Stream tests run against both; events
- * are published through the app either way.
+ * The two ways the app is served, on the main test Redis with the same settings: `npm
+ * start` (the production server: `/stream` on the Node sink) and `next start` (the route
+ * handler). Stream tests run against both; events are published through the app.
  */
 export const STREAM_SERVERS = [
-  { name: "next start", url: () => testEnv("APP_URL") },
-  { name: "stream server", url: () => testEnv("STREAM_SERVER_URL") },
+  { name: "npm start", url: () => testEnv("APP_URL") },
+  { name: "next start", url: () => testEnv("NEXT_APP_URL") },
 ] as const;
 
 let seq = 0;

@@ -15,19 +15,25 @@ export interface TestServer {
 
 const ROOT = join(__dirname, "..", "..");
 const NEXT_BIN = join(ROOT, "node_modules", "next", "dist", "bin", "next");
-const STREAM_SERVER_MAIN = join(ROOT, "lib", "server", "stream-server-main.ts");
+const SERVER_BUNDLE = join(ROOT, "dist", "server.js");
 
-/** Builds the app once if there is no production build yet. */
-export async function ensureBuilt(): Promise<void> {
-  if (existsSync(join(ROOT, ".next", "BUILD_ID"))) return;
-  await new Promise<void>((resolve, reject) => {
-    const build = spawn(process.execPath, [NEXT_BIN, "build"], { cwd: ROOT, stdio: "inherit" });
-    build.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`next build: ${code}`))));
+function runNode(args: string[]): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const build = spawn(process.execPath, args, { cwd: ROOT, stdio: "inherit" });
+    build.on("exit", (code) =>
+      code === 0 ? resolve() : reject(new Error(`${args.join(" ")}: exit ${code}`)),
+    );
   });
 }
 
+/** Builds the app and the production server (`npm run build`) if either is missing. */
+export async function ensureBuilt(): Promise<void> {
+  if (!existsSync(join(ROOT, ".next", "BUILD_ID"))) await runNode([NEXT_BIN, "build"]);
+  if (!existsSync(SERVER_BUNDLE)) await runNode([join(ROOT, "scripts", "build-server.mjs")]);
+}
+
 // Settings the parent shell may carry that must not leak into a test server.
-const SCRUBBED = /^(SSE_|REDIS_URL$|PORT$|NODE_OPTIONS$|__NEXT)/;
+const SCRUBBED = /^(SSE_|REDIS_URL$|PORT$|HOSTNAME$|VERCEL$|NODE_OPTIONS$|__NEXT)/;
 
 /**
  * Starts `next start` on a free loopback port with exactly the given next-sse settings.
@@ -48,18 +54,34 @@ export async function startNextServer(
 }
 
 /**
- * Starts the plain Node stream server (`npm run start:stream-server`) on a free loopback
- * port with exactly the given next-sse settings; it needs SSE_REDIS_URL.
+ * Starts the production server (`npm start`: `node dist/server.js`) on a free loopback port
+ * with exactly the given next-sse settings. `script` runs another copy of the server (the
+ * deploy folder's `server.js`).
  */
-export async function startStreamServer(env: Record<string, string>): Promise<TestServer> {
+export async function startAppServer(
+  env: Record<string, string>,
+  { nodeArgs = [], script = SERVER_BUNDLE }: { nodeArgs?: string[]; script?: string } = {},
+): Promise<TestServer> {
   const port = await getFreePort();
   return spawnServer(
-    "stream server",
-    ["--conditions=react-server", "--import", "tsx", STREAM_SERVER_MAIN],
-    { ...env, SSE_STREAM_SERVER_PORT: String(port), SSE_STREAM_SERVER_HOST: "127.0.0.1" },
+    "npm start",
+    [...nodeArgs, script],
+    { ...env, PORT: String(port), HOSTNAME: "127.0.0.1" },
     port,
-    "/api/health",
+    "/",
   );
+}
+
+/** The two ways to serve the app that every stream test runs against. */
+export type ServerKind = "npm start" | "next start";
+
+/** Starts the app as `kind` says, with exactly the given settings. */
+export function startServer(
+  kind: ServerKind,
+  env: Record<string, string>,
+  options: { nodeArgs?: string[] } = {},
+): Promise<TestServer> {
+  return kind === "npm start" ? startAppServer(env, options) : startNextServer(env, options);
 }
 
 /** Spawns a server in its own process group and waits until `readyPath` answers 2xx. */

@@ -1,14 +1,14 @@
 import { TEST_ALLOWED_ORIGIN, TEST_PUBLISH_TOKEN, TEST_SECRET } from "./env";
-import { ensureBuilt, startNextServer, startStreamServer } from "./next-server";
+import { ensureBuilt, startAppServer, startNextServer } from "./next-server";
 import { getFreePort } from "./ports";
 import { startRedisServer } from "./redis-server";
 
 /**
  * Starts what the integration and end-to-end tests talk to, all on free loopback ports:
- * a private redis-server (or TEST_REDIS_URL), four `next start` servers: one on that
- * Redis, one whose Redis is down, one on the in-memory broker, and one whose streams
- * end every second (so browsers reconnect and resume), and the plain Node stream server
- * beside the first, with its settings. Their URLs reach the tests as environment variables.
+ * a private redis-server (or TEST_REDIS_URL), and the app as `npm start` on that Redis,
+ * with Redis down, on the in-memory broker, and with streams that end every second (so
+ * browsers reconnect and resume), plus `next start` beside the first with its settings.
+ * Their URLs reach the tests as environment variables.
  */
 export default async function globalSetup(): Promise<() => Promise<void>> {
   await ensureBuilt();
@@ -21,20 +21,20 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
     SSE_SECRET: TEST_SECRET,
     SSE_CORS_ORIGINS: TEST_ALLOWED_ORIGIN,
   };
-  const [app, down, memory, shortLived, streamServer] = await Promise.all([
-    startNextServer(mainSettings),
-    startNextServer({
+  const [app, down, memory, shortLived, nextApp] = await Promise.all([
+    startAppServer(mainSettings),
+    startAppServer({
       SSE_REDIS_URL: `redis://127.0.0.1:${deadPort}`,
       SSE_REDIS_TIMEOUT_MS: "1000",
       SSE_PUBLISH_TOKEN: TEST_PUBLISH_TOKEN,
     }),
-    startNextServer({ SSE_MAX_CONNECTIONS: "4" }),
-    startNextServer({
+    startAppServer({ SSE_MAX_CONNECTIONS: "4" }),
+    startAppServer({
       SSE_REDIS_URL: redisUrl,
       SSE_PUBLISH_TOKEN: TEST_PUBLISH_TOKEN,
       SSE_MAX_STREAM_SECONDS: "1",
     }),
-    startStreamServer(mainSettings),
+    startNextServer(mainSettings),
   ]);
   process.env.TEST_REDIS_URL = redisUrl;
   process.env.APP_URL = app.url;
@@ -42,15 +42,9 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
   process.env.DOWN_APP_URL = down.url;
   process.env.MEMORY_APP_URL = memory.url;
   process.env.SHORT_APP_URL = shortLived.url;
-  process.env.STREAM_SERVER_URL = streamServer.url;
+  process.env.NEXT_APP_URL = nextApp.url;
   return async () => {
-    await Promise.all([
-      app.stop(),
-      down.stop(),
-      memory.stop(),
-      shortLived.stop(),
-      streamServer.stop(),
-    ]);
+    await Promise.all([app.stop(), down.stop(), memory.stop(), shortLived.stop(), nextApp.stop()]);
     await ownRedis?.stop();
   };
 }

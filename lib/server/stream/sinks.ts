@@ -67,7 +67,9 @@ export function toWebRequest(req: IncomingMessage): Request {
   const headers = new Headers();
   const raw = req.rawHeaders;
   for (let i = 0; i < raw.length; i += 2) headers.append(raw[i], raw[i + 1]);
-  return new Request(new URL(req.url ?? "/", `http://${headers.get("host") ?? "localhost"}`), {
+  // The host is not read (only the path and query are), so a hostile Host header cannot
+  // make the URL invalid.
+  return new Request(new URL(req.url ?? "/", "http://localhost"), {
     method: req.method,
     headers,
   });

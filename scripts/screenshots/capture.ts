@@ -3,7 +3,7 @@
 import { join } from "node:path";
 import { chromium } from "@playwright/test";
 import { publishViaApi, TEST_PUBLISH_TOKEN } from "@/tests/support/env";
-import { ensureBuilt, startNextServer } from "@/tests/support/next-server";
+import { ensureBuilt, startAppServer } from "@/tests/support/next-server";
 import { startRedisServer } from "@/tests/support/redis-server";
 
 const OUT = join(__dirname, "..", "..", "public", "screenshots");
@@ -11,7 +11,7 @@ const OUT = join(__dirname, "..", "..", "public", "screenshots");
 async function main(): Promise<void> {
   await ensureBuilt();
   const redis = await startRedisServer();
-  const server = await startNextServer({
+  const server = await startAppServer({
     SSE_REDIS_URL: redis.url,
     SSE_PUBLISH_TOKEN: TEST_PUBLISH_TOKEN,
   });

@@ -1,16 +1,16 @@
-// `npm run bench`: fan-out speed and memory of next-sse on `next start` (or, with
-// --server node, the plain Node stream server). Loopback only, bounded in count and time.
-// Prints a table and one JSON line (NEXT_SSE_BENCH {...}).
+// `npm run bench`: fan-out speed and memory of next-sse on `npm start` (or, with
+// --server next, `next start` and its route handler). Loopback only, bounded in count and
+// time. Prints a table and one JSON line (NEXT_SSE_BENCH {...}).
 // Options: --connections N (1000) --messages M (200) --rate R msg/s (50; 0 = as fast as
 // possible) --channels C (1) --size BYTES (payload padding, 0) --via redis|api (redis)
-// --server next|node (next) --max-seconds S (120). REDIS_URL uses that Redis instead of a
+// --server npm|next (npm) --max-seconds S (120). REDIS_URL uses that Redis instead of a
 // private one.
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { Redis } from "ioredis";
 import { RedisBroker } from "@/lib/server/broker/redis";
 import { TEST_PUBLISH_TOKEN } from "@/tests/support/env";
-import { ensureBuilt, startNextServer, startStreamServer } from "@/tests/support/next-server";
+import { ensureBuilt, startAppServer, startNextServer } from "@/tests/support/next-server";
 import { startRedisServer } from "@/tests/support/redis-server";
 import { BenchSubscriber, type Delivery } from "./client";
 
@@ -22,7 +22,7 @@ const { values } = parseArgs({
     channels: { type: "string", default: "1" },
     size: { type: "string", default: "0" },
     via: { type: "string", default: "redis" },
-    server: { type: "string", default: "next" },
+    server: { type: "string", default: "npm" },
     "max-seconds": { type: "string", default: "120" },
   },
 });
@@ -32,7 +32,7 @@ const RATE = Number(values.rate);
 const CHANNELS = Number(values.channels);
 const SIZE = Number(values.size);
 const VIA = values.via === "api" ? "api" : "redis";
-const SERVER = values.server === "node" ? "node" : "next";
+const SERVER = values.server === "next" ? "next" : "npm";
 const MAX_MS = Number(values["max-seconds"]) * 1000;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -64,10 +64,9 @@ async function main(): Promise<void> {
     SSE_PUBLISH_TOKEN: TEST_PUBLISH_TOKEN,
     SSE_HEARTBEAT_MS: "0",
   };
-  // `server` serves the streams; the publish API is always Next.js's.
-  const app = SERVER === "next" || VIA === "api" ? await startNextServer(settings) : undefined;
-  const server = SERVER === "node" ? await startStreamServer(settings) : app;
-  if (server === undefined) throw new Error("no server");
+  // The bench opens many streams from one address: no per-client limit applies here.
+  const server =
+    SERVER === "next" ? await startNextServer(settings) : await startAppServer(settings);
   const admin = new Redis(redisUrl);
   const broker = new RedisBroker({ url: redisUrl });
   const subscribers: BenchSubscriber[] = [];
@@ -116,7 +115,7 @@ async function main(): Promise<void> {
       const send =
         VIA === "redis"
           ? broker.publish(channel, { body: `data: ${data}\n` })
-          : fetch(`${app?.url}/api/publish`, {
+          : fetch(`${server.url}/api/publish`, {
               method: "POST",
               headers: {
                 "Content-Type": "application/json",
@@ -189,7 +188,7 @@ async function main(): Promise<void> {
     const rows: Array<[string, string]> = [
       [
         "streams / messages / rate",
-        `${N} / ${M} / ${RATE || "max"} msg/s via ${VIA}, served by ${SERVER === "next" ? "next start" : "the Node stream server"}`,
+        `${N} / ${M} / ${RATE || "max"} msg/s via ${VIA}, served by ${SERVER === "next" ? "next start (route handler)" : "npm start (Node sink)"}`,
       ],
       ["ready (all streams)", `${result.connect.ready}/${N} in ${result.connect.ready_all_ms} ms`],
       ["delivered / expected", `${delivered} / ${expected}`],
@@ -217,7 +216,6 @@ async function main(): Promise<void> {
     await broker.close();
     admin.disconnect();
     await server.stop();
-    if (app !== server) await app?.stop();
     await ownRedis?.stop();
   }
 }

@@ -21,7 +21,7 @@ export type CloseReason = "client" | "ended" | "slow_consumer";
  * buffered forever. It also ends the stream at its lifetime and sends heartbeats.
  */
 export class Outbox {
-  private pending: Uint8Array[] = [];
+  private readonly pending: Uint8Array[] = [];
   private pendingBytes = 0;
   private sink: Sink | undefined;
   private closed = false;
@@ -79,7 +79,8 @@ export class Outbox {
     if (this.closed || sink === undefined || this.pending.length === 0) return;
     const chunk =
       this.pending.length === 1 ? this.pending[0] : concat(this.pending, this.pendingBytes);
-    this.pending = [];
+    // Emptied in place: one array per stream for its life, not one per flush.
+    this.pending.length = 0;
     this.pendingBytes = 0;
     sink.write(chunk);
     this.lastWriteAt = now;
@@ -98,7 +99,7 @@ export class Outbox {
   close(reason: CloseReason = "client"): void {
     if (this.closed) return;
     this.closed = true;
-    this.pending = [];
+    this.pending.length = 0;
     clearTimeout(this.lifetime);
     this.onClose(reason);
     try {

@@ -28,6 +28,7 @@ export class Session {
   private buffered: Buffered[] = [];
   private closed = false;
   private readonly offRecover: () => void;
+  private readonly counters = streamCounters();
 
   readonly listener: FrameListener = (frame, id, channel) => {
     if (this.closed) return;
@@ -70,7 +71,7 @@ export class Session {
       if (position !== undefined && compareStreamIds(id, position) <= 0) return;
       this.positions.set(channel, id);
     }
-    streamCounters().delivered++;
+    this.counters.delivered++;
     if (!this.multi) {
       this.outbox.push(frame);
       return;
@@ -102,7 +103,7 @@ export class Session {
       if (this.closed) return;
       const gaps = channels.filter((_, i) => forceGap || replays[i].gap);
       if (gaps.length > 0) {
-        streamCounters().resets++;
+        this.counters.resets++;
         const reset: ResetData = { channels: gaps };
         this.outbox.push(frameBytes(encodeEvent({ type: RESET_EVENT, data: reset })));
       }
@@ -111,7 +112,7 @@ export class Session {
         if (gaps.includes(channel) || !this.positions.has(channel)) {
           this.positions.set(channel, replay.lastId);
         }
-        streamCounters().replayed += replay.entries.length;
+        this.counters.replayed += replay.entries.length;
         for (const entry of replay.entries) this.deliver(entry.frame, entry.id, channel);
       });
       for (const { frame, id, channel } of this.buffered) this.deliver(frame, id, channel);

@@ -23,10 +23,13 @@ export interface NodeStreamHost {
 /** Where the host is registered on `globalThis`. */
 export const NODE_STREAM_HOST = Symbol.for("next-sse.node-stream-host");
 
+// The abort reason when a client leaves: one value, not a DOMException with a stack each time.
+const CLIENT_GONE = Object.freeze({ code: "client_gone" });
+
 /** The Node adapter: parse, call the stream core, write. */
 async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
   const abort = new AbortController();
-  res.once("close", () => abort.abort());
+  res.once("close", () => abort.abort(CLIENT_GONE));
   try {
     await writeNodeResponse(res, await handleStreamRequest(toWebRequest(req), abort.signal));
   } catch (error) {

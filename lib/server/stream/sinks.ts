@@ -102,22 +102,27 @@ export async function writeNodeResponse(res: ServerResponse, result: StreamResul
     return;
   }
   // No chunked framing: the body runs until the connection closes (RFC 9112 6.3), which an
-  // event stream does anyway when it ends. Frames then go to the socket as they are: one
-  // buffer per write instead of three (size line, frame, CRLF), and none of the response
-  // object's per-write bookkeeping, which together were most of a write's cost.
+  // event stream does anyway when it ends. The first write goes through the response, so the
+  // headers leave with the first frames in one packet; later frames go to the socket as they
+  // are: one buffer per write instead of three (size line, frame, CRLF), and none of the
+  // response object's per-write bookkeeping, which together were most of a write's cost.
   res.useChunkedEncodingByDefault = false;
   res.writeHead(200, result.headers);
-  res.flushHeaders();
   const socket = res.socket;
   if (socket === null) {
     result.cancel();
     return;
   }
+  let first = true;
   result.open({
     kind: "node",
     write: (chunk) => {
       // The client may be gone before 'close' reached the stream: skip, do not throw.
-      if (!socket.destroyed) socket.write(chunk);
+      if (socket.destroyed) return;
+      if (first) {
+        first = false;
+        res.write(chunk);
+      } else socket.write(chunk);
     },
     unreadBytes: () => socket.writableLength,
     end: () => res.end(),

@@ -1,6 +1,7 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { Redis } from "ioredis";
+import { getFreePort } from "./ports";
 import { startRedisServer, type TestRedis } from "./redis-server";
 
 const run = promisify(execFile);
@@ -18,11 +19,7 @@ export interface TestRedisCluster {
  * `redis-cli --cluster create` (no replicas) and waits until the cluster says `ok`.
  */
 export async function startRedisCluster(): Promise<TestRedisCluster> {
-  const servers = await Promise.all(
-    [0, 1, 2].map(() =>
-      startRedisServer(["--cluster-enabled", "yes", "--cluster-node-timeout", "2000"]),
-    ),
-  );
+  const servers = await Promise.all([0, 1, 2].map(() => startClusterNode()));
   const nodes = servers.map((s) => `127.0.0.1:${s.port}`);
   const cli = process.env.REDIS_CLI_BIN ?? "redis-cli";
   await run(cli, ["--cluster", "create", ...nodes, "--cluster-replicas", "0", "--cluster-yes"]);
@@ -45,4 +42,26 @@ export async function startRedisCluster(): Promise<TestRedisCluster> {
       await Promise.all(servers.map((s) => s.stop()));
     },
   };
+}
+
+/**
+ * One cluster node. Its bus port is chosen free too (by default it is the port + 10000,
+ * which may be taken); a port taken between the check and the start is retried.
+ */
+async function startClusterNode(): Promise<TestRedis> {
+  for (let attempt = 1; ; attempt++) {
+    const busPort = await getFreePort();
+    try {
+      return await startRedisServer([
+        "--cluster-enabled",
+        "yes",
+        "--cluster-node-timeout",
+        "2000",
+        "--cluster-port",
+        String(busPort),
+      ]);
+    } catch (error) {
+      if (attempt >= 5) throw error;
+    }
+  }
 }

@@ -141,7 +141,9 @@ describe.each(brokers)("broker contract: %s", (_name, makeBroker) => {
       expect(await broker.ping()).toBe(true);
     });
 
-    it.runIf(history === NO_HISTORY)("sends the publisher's id as the event id", async () => {
+    // Only without history: with it, the id is an idempotency key (tested under history).
+    const withoutHistoryIt = history === NO_HISTORY ? it : () => {};
+    withoutHistoryIt("sends the publisher's id as the event id", async () => {
       const channel = freshChannel();
       const sink = collect();
       await broker.subscribe(channel, sink.listener);

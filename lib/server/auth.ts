@@ -1,6 +1,7 @@
 import "server-only";
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { getConfig } from "@/lib/server/config";
+import { singleton } from "@/lib/server/singleton";
 
 /** What a channel token grants. */
 export interface ChannelGrant {
@@ -21,22 +22,17 @@ export class TokenError extends Error {
   }
 }
 
-const GLOBAL_KEY = Symbol.for("next-sse.secret");
-type SecretHolder = { [GLOBAL_KEY]?: Buffer };
-
 /** SSE_SECRET, or one random key for this process (logged once: single instance only). */
 function getSecret(): Buffer {
-  const holder = globalThis as SecretHolder;
-  if (holder[GLOBAL_KEY] === undefined) {
+  return singleton("token-secret", () => {
     const { secret } = getConfig();
     if (secret === undefined) {
       console.warn(
         "[next-sse] SSE_SECRET is not set: channel tokens use a random key of this process (they fail on other instances and after a restart)",
       );
     }
-    holder[GLOBAL_KEY] = secret === undefined ? randomBytes(32) : Buffer.from(secret);
-  }
-  return holder[GLOBAL_KEY];
+    return secret === undefined ? randomBytes(32) : Buffer.from(secret);
+  });
 }
 
 function sign(payload: string): string {

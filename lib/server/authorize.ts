@@ -1,5 +1,5 @@
 import "server-only";
-import { grantCovers, TokenError, verifyChannelToken } from "@/lib/server/auth";
+import { grantCovers, type TokenError, verifyChannelToken } from "@/lib/server/auth";
 import { getConfig } from "@/lib/server/config";
 import { HttpError } from "@/lib/server/http";
 import { parseChannels } from "@/lib/sse/channel";
@@ -50,8 +50,9 @@ export function requireChannelTokens({ channels, token }: AuthorizeContext): voi
   try {
     grant = verifyChannelToken(token);
   } catch (error) {
-    if (error instanceof TokenError && error.reason === "expired") {
-      throw new HttpError(403, "token_expired", error.message);
+    const tokenError = error as Partial<TokenError>;
+    if (tokenError.reason === "expired") {
+      throw new HttpError(403, "token_expired", tokenError.message ?? "the token has expired");
     }
     throw new HttpError(401, "invalid_token", "the channel token is not valid");
   }

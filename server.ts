@@ -45,6 +45,31 @@ function streamHost(): NodeStreamHost | undefined {
   return (globalThis as { [NODE_STREAM_HOST]?: NodeStreamHost })[NODE_STREAM_HOST];
 }
 
+/**
+ * Answers what Next.js would turn into a 500 with a stack in the log: TRACE/CONNECT (405) and
+ * an absolute-form target that is not a URL (400). An absolute-form URL that parses is
+ * reduced to its path. Without SSE_TRUST_PROXY, `X-Forwarded-For` is the socket's address,
+ * so a client cannot choose the address rate limits count it under. True when answered.
+ */
+function screen(req: IncomingMessage, res: ServerResponse, trustProxy: boolean): boolean {
+  const refuse = (status: number, code: string, message: string) => {
+    res.writeHead(status, { "Content-Type": "application/json", Connection: "close" });
+    res.end(JSON.stringify({ error: { code, message } }));
+    return true;
+  };
+  if (req.method === "TRACE" || req.method === "CONNECT") {
+    return refuse(405, "method_not_allowed", `${req.method} is not allowed`);
+  }
+  const target = req.url ?? "/";
+  if (!target.startsWith("/")) {
+    if (!URL.canParse(target)) return refuse(400, "bad_request", "the request target is not a URL");
+    const url = new URL(target);
+    req.url = `${url.pathname}${url.search}`;
+  }
+  if (!trustProxy) req.headers["x-forwarded-for"] = req.socket.remoteAddress ?? "";
+  return false;
+}
+
 function isStreamRequest(req: IncomingMessage): boolean {
   const url = req.url ?? "/";
   const query = url.indexOf("?");
@@ -71,6 +96,7 @@ async function serve(settings: SseConfig): Promise<void> {
   }
   host?.claimShutdown();
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    if (screen(req, res, settings.trustProxy)) return;
     if (host !== undefined && isStreamRequest(req)) void host.serve(req, res);
     else void handle(req, res);
   });

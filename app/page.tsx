@@ -1,14 +1,18 @@
 import Link from "next/link";
+import { notFound } from "next/navigation";
 import { PrivateChannel } from "@/components/private-channel";
 import { Quickstart } from "@/components/quickstart";
 import { StreamBadge } from "@/components/stream-badge";
 import { mintChannelToken } from "@/lib/server/auth";
+import { getConfig } from "@/lib/server/config";
 import { DEFAULT_CHANNEL, isValidChannel } from "@/lib/sse/channel";
 import { PRIVATE_DEMO_CHANNEL } from "@/lib/sse/demo";
 
 type SearchParams = Promise<Record<string, string | string[] | undefined>>;
 
 export default async function HomePage({ searchParams }: { searchParams: SearchParams }) {
+  // SSE_DEMO=off: the quickstart is gone (404); put your own page here.
+  if (!getConfig().demo) notFound();
   const params = await searchParams;
   // `/?channel=NAME` listens to another channel; the quickstart's is `sse`.
   const channel =
@@ -47,7 +51,7 @@ export default async function HomePage({ searchParams }: { searchParams: SearchP
         </p>
       </header>
       <Quickstart streamUrl={streamUrl} />
-      <PrivateChannel streamUrl={privateUrl} channel={PRIVATE_DEMO_CHANNEL} />
+      <PrivateChannel streamUrl={privateUrl} channel={PRIVATE_DEMO_CHANNEL} token={token} />
     </main>
   );
 }

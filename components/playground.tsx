@@ -248,6 +248,8 @@ export function Playground({
           <h2 id={`${formId}-publish`} className="mb-2 text-sm font-semibold">
             Publish (Server Action)
           </h2>
+          {/* The action publishes to the private channel only with the page's token. */}
+          <input type="hidden" name="token" value={token} />
           <div className="grid grid-cols-2 gap-2">
             <label className="text-xs">
               Channel

@@ -8,7 +8,16 @@ import { useEventSource } from "@/components/use-event-source";
  * A private channel: the page's server component minted a token for it, so this stream
  * opens; without one the server answers 401 and the panel shows why.
  */
-export function PrivateChannel({ streamUrl, channel }: { streamUrl: string; channel: string }) {
+export function PrivateChannel({
+  streamUrl,
+  channel,
+  token,
+}: {
+  streamUrl: string;
+  channel: string;
+  /** The page's token: the publish action checks it as the stream does. */
+  token: string | undefined;
+}) {
   const [messages, setMessages] = useState<string[]>([]);
   const [pending, startTransition] = useTransition();
   const { status, error } = useEventSource(streamUrl, {
@@ -39,7 +48,9 @@ export function PrivateChannel({ streamUrl, channel }: { streamUrl: string; chan
       <button
         type="button"
         disabled={pending || status !== "open"}
-        onClick={() => startTransition(() => sendPrivateGreeting().then(() => undefined))}
+        onClick={() =>
+          startTransition(() => sendPrivateGreeting(token ?? "").then(() => undefined))
+        }
         className="mt-3 rounded-lg bg-zinc-900 px-3 py-1.5 text-sm font-medium text-white disabled:opacity-40 dark:bg-zinc-100 dark:text-zinc-900"
       >
         Publish a private greeting

@@ -1,9 +1,17 @@
+import { authorizeDemoPublish, refuseCrossSiteSubresource } from "@/lib/server/demo";
 import { errorResponse } from "@/lib/server/http";
 import { publish } from "@/lib/server/publish";
+import { DEFAULT_CHANNEL } from "@/lib/sse/channel";
 
-/** `GET /hello`: the quickstart's publisher. Sends a `greeting` on channel `sse`. */
-export async function GET(): Promise<Response> {
+/**
+ * `GET /hello`: the quickstart's publisher. Sends a `greeting` on channel `sse` when a
+ * person opens it in a tab; refuses cross-site subresource requests, SSE_DEMO=off (404) and
+ * more than SSE_DEMO_PUBLISH_PER_MINUTE per client (429).
+ */
+export async function GET(request: Request): Promise<Response> {
   try {
+    refuseCrossSiteSubresource(request.headers);
+    authorizeDemoPublish(request.headers, DEFAULT_CHANNEL, [DEFAULT_CHANNEL]);
     await publish({ message: "Hello!" }, { type: "greeting" });
     return new Response("Message sent!", {
       headers: { "Content-Type": "text/plain; charset=utf-8" },

@@ -1,7 +1,9 @@
 "use server";
 
-import { isBrokerUnavailable } from "@/lib/server/broker";
+import { headers } from "next/headers";
+import { authorizeDemoPublish } from "@/lib/server/demo";
 import { publishRequest } from "@/lib/server/publish";
+import { PLAYGROUND_CHANNELS } from "@/lib/sse/demo";
 
 /** What the playground's publish form gets back. */
 export type PublishFormState =
@@ -10,8 +12,9 @@ export type PublishFormState =
   | null;
 
 /**
- * The playground's publisher: a Server Action, so publishing needs no token in the browser.
- * Validated as the publish API validates (one parser, the configured limits).
+ * The playground's publisher: a Server Action, so publishing needs no publish token in the
+ * browser. A public endpoint all the same: the playground's channels only (its private one
+ * with the page's token), the publish API's schema and size limit, the demo's rate limit.
  */
 export async function publishFromPlayground(
   _previous: PublishFormState,
@@ -23,18 +26,23 @@ export async function publishFromPlayground(
   } catch {
     return { ok: false, error: "data: not valid JSON (strings need quotes)" };
   }
+  const channel = String(form.get("channel") ?? "");
   const type = String(form.get("type") ?? "").trim();
+  const token = form.get("token");
   try {
-    const { events } = await publishRequest({
-      channel: String(form.get("channel") ?? ""),
-      data,
-      ...(type ? { type } : {}),
-    });
+    authorizeDemoPublish(
+      await headers(),
+      channel,
+      PLAYGROUND_CHANNELS,
+      typeof token === "string" && token !== "" ? token : undefined,
+    );
+    const { events } = await publishRequest({ channel, data, ...(type ? { type } : {}) });
     return { ok: true, id: events[0].id, receivers: events[0].receivers };
   } catch (error) {
-    const name = (error as { name?: unknown }).name;
-    if (name === "SseInputError" || isBrokerUnavailable(error)) {
-      return { ok: false, error: (error as Error).message };
+    const { name, code, message } = error as { name?: unknown; code?: unknown; message: string };
+    // Refusals and bad input the form can show; anything else is a bug and is rethrown.
+    if (name === "HttpError" || name === "SseInputError" || code === "broker_unavailable") {
+      return { ok: false, error: message };
     }
     throw error;
   }

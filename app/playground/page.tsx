@@ -1,7 +1,9 @@
 import type { Metadata } from "next";
+import { notFound } from "next/navigation";
 import { connection } from "next/server";
 import { Playground } from "@/components/playground";
 import { mintChannelToken } from "@/lib/server/auth";
+import { getConfig } from "@/lib/server/config";
 import { PLAYGROUND_CHANNELS, PRIVATE_PLAYGROUND_CHANNEL } from "@/lib/sse/demo";
 
 export const metadata: Metadata = { title: "next-sse playground" };
@@ -9,6 +11,7 @@ export const metadata: Metadata = { title: "next-sse playground" };
 export default async function PlaygroundPage() {
   // Rendered per request: the token is minted now, not at build time.
   await connection();
+  if (!getConfig().demo) notFound();
   // Minted on the server for this page; the publish side never reaches the browser.
   const token = mintChannelToken([PRIVATE_PLAYGROUND_CHANNEL]);
   return (

@@ -7,12 +7,21 @@ describe("channel tokens", () => {
   });
   afterEach(() => vi.useRealTimers());
 
-  it("round-trips the channels it grants", () => {
-    const grant = verifyChannelToken(mintChannelToken(["private-a", "private-team-*"], 60));
+  it("round-trips the channels it grants, prefixes only when asked for", () => {
+    const grant = verifyChannelToken(
+      mintChannelToken(["private-a"], { ttlSeconds: 60, prefixes: ["private-team-"] }),
+    );
     expect(grant.channels).toEqual(["private-a", "private-team-*"]);
     expect(grantCovers(grant, "private-a")).toBe(true);
     expect(grantCovers(grant, "private-team-7")).toBe(true);
     expect(grantCovers(grant, "private-b")).toBe(false);
+  });
+
+  it("never turns a name into a prefix grant: a name ending in * is refused", () => {
+    // e.g. mintChannelToken([`private-user-${userInput}`]) with userInput "*"
+    expect(() => mintChannelToken(["private-user-*"], 60)).toThrow(/invalid channel/);
+    expect(() => mintChannelToken(["a b"])).toThrow(/invalid channel/);
+    expect(() => mintChannelToken([], { prefixes: ["bad prefix"] })).toThrow(/invalid channel/);
   });
 
   it("rejects forged, truncated and garbage tokens as invalid", () => {

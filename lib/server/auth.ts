@@ -2,6 +2,7 @@ import "server-only";
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { getConfig } from "@/lib/server/config";
 import { singleton } from "@/lib/server/singleton";
+import { assertChannel } from "@/lib/sse/channel";
 
 /** What a channel token grants. */
 export interface ChannelGrant {
@@ -39,17 +40,34 @@ function sign(payload: string): string {
   return createHmac("sha256", getSecret()).update(payload).digest("base64url");
 }
 
+/** Options of `mintChannelToken`. */
+export interface MintOptions {
+  /** Lifetime in seconds (default SSE_TOKEN_TTL_SECONDS, 3600). */
+  ttlSeconds?: number;
+  /**
+   * Channel-name prefixes the token grants whole (`private-team-7-` grants every channel
+   * starting with it). Only here: a name in `channels` is always one channel, even if a
+   * user chose it, so `mintChannelToken([userInput])` can never grant a prefix.
+   */
+  prefixes?: string[];
+}
+
 /**
- * Mints a token for the given channels (names, or prefixes ending in `*`), signed with
- * SSE_SECRET (HMAC-SHA256). Browsers pass it as `?token=` or the `sse_token` cookie, since
- * EventSource cannot send headers.
- * @param ttlSeconds lifetime (default SSE_TOKEN_TTL_SECONDS, 3600).
+ * Mints a token for the given channels, signed with SSE_SECRET (HMAC-SHA256). Browsers pass
+ * it as `?token=` or the `sse_token` cookie, since EventSource cannot send headers.
+ * @param options lifetime in seconds, or `{ ttlSeconds, prefixes }`.
+ * @throws SseInputError for a channel or prefix that is not a valid channel name.
  */
-export function mintChannelToken(channels: string[], ttlSeconds?: number): string {
-  const exp = Math.floor(Date.now() / 1000) + (ttlSeconds ?? getConfig().tokenTtlSeconds);
-  const payload = Buffer.from(JSON.stringify({ channels, exp } satisfies ChannelGrant)).toString(
-    "base64url",
-  );
+export function mintChannelToken(channels: string[], options: number | MintOptions = {}): string {
+  const { ttlSeconds, prefixes = [] } =
+    typeof options === "number" ? { ttlSeconds: options } : options;
+  const { maxChannelLength } = getConfig();
+  for (const channel of [...channels, ...prefixes]) assertChannel(channel, maxChannelLength);
+  const grant: ChannelGrant = {
+    channels: [...channels, ...prefixes.map((prefix) => `${prefix}*`)],
+    exp: Math.floor(Date.now() / 1000) + (ttlSeconds ?? getConfig().tokenTtlSeconds),
+  };
+  const payload = Buffer.from(JSON.stringify(grant)).toString("base64url");
   return `${payload}.${sign(payload)}`;
 }
 

@@ -35,10 +35,13 @@ function readToken(request: Request): string | undefined {
  * @throws HttpError 401 for a missing or bad token, 403 for an expired one or one for
  * other channels.
  */
-export function requireChannelTokens({ channels, token }: AuthorizeContext): void {
+export function requireChannelTokens({
+  channels,
+  token,
+}: Pick<AuthorizeContext, "channels" | "token">): Access {
   const { privatePrefix } = getConfig();
   const locked = channels.filter((channel) => privatePrefix && channel.startsWith(privatePrefix));
-  if (locked.length === 0) return;
+  if (locked.length === 0) return {};
   if (!token) {
     throw new HttpError(
       401,
@@ -60,16 +63,24 @@ export function requireChannelTokens({ channels, token }: AuthorizeContext): voi
   if (denied !== undefined) {
     throw new HttpError(403, "channel_forbidden", `the token does not grant channel ${denied}`);
   }
+  return { expiresAt: grant.exp * 1000 };
+}
+
+/** What access was granted: until when, when a token granted it. */
+export interface Access {
+  /** When the granting token expires (ms since the epoch): an open stream ends then. */
+  expiresAt?: number;
 }
 
 /**
  * Access control for streams, in one place (Flask-SSE's `@sse.before_request`, built in).
- * Throw an HttpError to deny; return to allow. Replace or extend the default policy here,
- * e.g. check the user's session for `user-<id>` channels.
+ * Throw an HttpError to deny; return to allow, with `expiresAt` when access ends (a stream
+ * then ends at that time with a reason, so the page refreshes its token and resumes).
+ * Replace or extend the default policy here, e.g. check the user's session for `user-<id>`.
  */
-export async function authorize(request: Request, channels: readonly string[]): Promise<void> {
+export async function authorize(request: Request, channels: readonly string[]): Promise<Access> {
   const context: AuthorizeContext = { request, channels, token: readToken(request) };
-  requireChannelTokens(context);
+  return requireChannelTokens(context);
 }
 
 /**
@@ -78,10 +89,11 @@ export async function authorize(request: Request, channels: readonly string[]): 
  * @throws SseInputError for an invalid or excess channel (400).
  * @throws HttpError 401/403 from `authorize`.
  */
-export async function authorizedStreamChannels(request: Request): Promise<string[]> {
+export async function authorizedStreamChannels(
+  request: Request,
+): Promise<{ channels: string[]; access: Access }> {
   const { maxChannelsPerStream, maxChannelLength } = getConfig();
   const params = new URL(request.url).searchParams;
   const channels = parseChannels(params, maxChannelsPerStream, maxChannelLength);
-  await authorize(request, channels);
-  return channels;
+  return { channels, access: await authorize(request, channels) };
 }

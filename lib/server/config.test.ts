@@ -12,6 +12,7 @@ describe("parseConfig", () => {
       heartbeatMs: 15000,
       maxChannelsPerStream: 16,
       maxBacklogBytes: 1048576,
+      maxReplayBytes: 8388608,
       maxStreamSeconds: 0,
       publishToken: undefined,
       publishMaxBytes: 65536,
@@ -28,6 +29,9 @@ describe("parseConfig", () => {
       port: 3000,
       hostname: "0.0.0.0",
       workers: 1,
+      demo: true,
+      demoPublishPerMinute: 30,
+      trustProxy: false,
     });
   });
 

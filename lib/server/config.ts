@@ -53,6 +53,7 @@ const ENV_SCHEMA = z.object({
   SSE_HEARTBEAT_MS: integer(15_000, 0, 3_600_000),
   SSE_MAX_CHANNELS_PER_STREAM: integer(16, 1, 1024),
   SSE_MAX_BACKLOG_BYTES: integer(1024 * 1024, 1024),
+  SSE_MAX_REPLAY_BYTES: integer(8 * 1024 * 1024, 1024),
   SSE_MAX_STREAM_SECONDS: integer(0, 0, 7 * 24 * 3600),
   SSE_MAX_CONNECTIONS: integer(20_000, 1, 1_000_000),
   SSE_MAX_CHANNEL_LENGTH: integer(128, 1, 512),
@@ -77,6 +78,18 @@ const ENV_SCHEMA = z.object({
       .default(1),
   ),
   VERCEL: z.string().optional(),
+  SSE_DEMO: z.preprocess(
+    blankToUndefined,
+    z.enum(["on", "off"], { error: 'must be "on" or "off"' }).default("on"),
+  ),
+  SSE_DEMO_PUBLISH_PER_MINUTE: integer(30, 1, 100_000),
+  SSE_TRUST_PROXY: z.preprocess(
+    blankToUndefined,
+    z
+      .enum(["true", "false", "1", "0"], { error: "must be true or false" })
+      .default("false")
+      .transform((value) => value === "true" || value === "1"),
+  ),
 });
 
 /**
@@ -101,6 +114,11 @@ export interface SseConfig {
   maxChannelsPerStream: number;
   /** Bytes a stream may have queued for a slow client before it is dropped (default 1 MiB). */
   maxBacklogBytes: number;
+  /**
+   * Bytes of history one resume replays (paced by the client's reading) before the rest of a
+   * channel gets `reset` instead: a client that far behind is better off refetching (8 MiB).
+   */
+  maxReplayBytes: number;
   /** Seconds before a stream is ended so the browser reconnects and resumes; 0 for never. */
   maxStreamSeconds: number;
   /** Open streams one process serves; past it, 503 with Retry-After (default 20000). */
@@ -133,6 +151,15 @@ export interface SseConfig {
   hostname: string;
   /** Processes `npm start` runs on the one port (`node:cluster`); "auto" is one per core. */
   workers: number | "auto";
+  /** The quickstart and playground routes and actions (default on; off answers 404). */
+  demo: boolean;
+  /** Publishes one client may make through the demo's routes and actions per minute (30). */
+  demoPublishPerMinute: number;
+  /**
+   * Whether `X-Forwarded-For` comes from a proxy of yours (default false): only then is its
+   * first address the client's. Otherwise `npm start` replaces it with the socket's address.
+   */
+  trustProxy: boolean;
 }
 
 /** Thrown at start-up for an invalid environment, naming every bad variable. */
@@ -165,6 +192,7 @@ export function parseConfig(env: Record<string, string | undefined>): SseConfig 
     heartbeatMs: e.SSE_HEARTBEAT_MS,
     maxChannelsPerStream: e.SSE_MAX_CHANNELS_PER_STREAM,
     maxBacklogBytes: e.SSE_MAX_BACKLOG_BYTES,
+    maxReplayBytes: e.SSE_MAX_REPLAY_BYTES,
     maxStreamSeconds:
       env.SSE_MAX_STREAM_SECONDS === undefined || env.SSE_MAX_STREAM_SECONDS === ""
         ? e.VERCEL
@@ -186,6 +214,9 @@ export function parseConfig(env: Record<string, string | undefined>): SseConfig 
     port: e.PORT,
     hostname: e.HOSTNAME,
     workers: e.SSE_WORKERS,
+    demo: e.SSE_DEMO === "on",
+    demoPublishPerMinute: e.SSE_DEMO_PUBLISH_PER_MINUTE,
+    trustProxy: e.SSE_TRUST_PROXY,
   };
 }
 

@@ -4,23 +4,31 @@ import { errorResponse, HttpError } from "@/lib/server/http";
 
 const ALLOWED_HEADERS = "Authorization, Content-Type, Last-Event-ID";
 
-function allowedOrigin(request: Request): string | undefined {
+/**
+ * How a request's origin may read: `listed` (named in SSE_CORS_ORIGINS: with credentials),
+ * `any` (`*` is listed: a literal `*`, never with credentials, so no site can read what a
+ * cookie opened), or undefined (same-origin, or not allowed).
+ */
+function originAccess(request: Request): "listed" | "any" | undefined {
   const origin = request.headers.get("origin");
   if (origin === null) return undefined;
   const { corsOrigins } = getConfig();
-  return corsOrigins.includes(origin) || corsOrigins.includes("*") ? origin : undefined;
+  if (corsOrigins.includes(origin)) return "listed";
+  return corsOrigins.includes("*") ? "any" : undefined;
 }
 
 /**
- * CORS headers for a response to an allowed origin (SSE_CORS_ORIGINS), with credentials,
- * so cookies (the `sse_token` one included) travel. Empty for same-origin requests and
- * origins not on the list, which the browser then keeps from reading the response.
+ * CORS headers for a response: for an origin named in SSE_CORS_ORIGINS, that origin with
+ * credentials, so cookies (the `sse_token` one included) travel; with `*` listed, any other
+ * origin gets `*` without credentials. Empty for same-origin requests and origins not
+ * allowed, which the browser then keeps from reading the response.
  */
 export function corsHeaders(request: Request): Record<string, string> {
-  const origin = allowedOrigin(request);
-  if (origin === undefined) return {};
+  const access = originAccess(request);
+  if (access === undefined) return {};
+  if (access === "any") return { "Access-Control-Allow-Origin": "*" };
   return {
-    "Access-Control-Allow-Origin": origin,
+    "Access-Control-Allow-Origin": request.headers.get("origin") as string,
     "Access-Control-Allow-Credentials": "true",
     Vary: "Origin",
   };
@@ -39,7 +47,7 @@ export function withCors(request: Request, response: Response): Response {
  * @throws HttpError 403 for an origin not in SSE_CORS_ORIGINS.
  */
 export function preflight(request: Request, methods: string): Response {
-  if (allowedOrigin(request) === undefined) {
+  if (originAccess(request) === undefined) {
     throw new HttpError(
       403,
       "origin_not_allowed",

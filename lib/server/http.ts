@@ -2,6 +2,8 @@ import "server-only";
 import { timingSafeEqual } from "node:crypto";
 import { isBrokerUnavailable } from "@/lib/server/broker/types";
 import { countRejected } from "@/lib/server/counters";
+import { createLogger } from "@/lib/server/log";
+import { singleton } from "@/lib/server/singleton";
 
 /** Headers of every SSE response: no caching, no compression, no proxy buffering. */
 export const SSE_HEADERS: Readonly<Record<string, string>> = Object.freeze({
@@ -63,9 +65,13 @@ export function errorResponse(error: unknown): Response {
   }
   if (isBrokerUnavailable(error)) {
     countRejected("broker_unavailable");
-    return jsonError(503, "broker_unavailable", `event broker unavailable: ${error.message}`, {
-      "Retry-After": "5",
-    });
+    // The details (Redis errors, script hashes) go to the log, not to the client.
+    singleton("broker-error-log", createLogger).warn(error.message);
+    const message =
+      error.operation === "publish"
+        ? "event broker unavailable: the event may or may not have been published; retry with the same id to publish it once"
+        : "event broker unavailable: try again shortly";
+    return jsonError(503, "broker_unavailable", message, { "Retry-After": "5" });
   }
   throw error;
 }

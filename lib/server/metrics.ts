@@ -7,6 +7,9 @@ import { errorResponse, requireBearer } from "@/lib/server/http";
 import { singleton } from "@/lib/server/singleton";
 import { countOpenStreams, localPresence, streamCounters } from "@/lib/server/stream/registry";
 
+/** The label all private channels share in `sse_channel_subscribers`. */
+const PRIVATE_LABEL = "(private)";
+
 /** A counter whose value is read from a running total when scraped. */
 function totalCounter(registry: Registry, name: string, help: string, read: () => number) {
   let reported = 0;
@@ -34,12 +37,19 @@ function createRegistry(): Registry {
   });
   new Gauge({
     name: "sse_channel_subscribers",
-    help: "Streams per channel in this instance.",
+    help: `Streams per channel in this instance; private channels are summed as channel="${PRIVATE_LABEL}".`,
     labelNames: ["channel"],
     registers: [registry],
     collect() {
       this.reset();
-      for (const [channel, count] of localPresence()) this.set({ channel }, count);
+      const { privatePrefix } = getConfig();
+      let hidden = 0;
+      for (const [channel, count] of localPresence()) {
+        // A private channel's name says who is online (`private-user-42`): never a label.
+        if (privatePrefix && channel.startsWith(privatePrefix)) hidden += count;
+        else this.set({ channel }, count);
+      }
+      if (hidden > 0) this.set({ channel: PRIVATE_LABEL }, hidden);
     },
   });
   const counters = streamCounters();

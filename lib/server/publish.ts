@@ -3,8 +3,8 @@ import { getBroker, type PublishResult } from "@/lib/server/broker";
 import { getConfig } from "@/lib/server/config";
 import { requestCounters } from "@/lib/server/counters";
 import { assertChannel, DEFAULT_CHANNEL } from "@/lib/sse/channel";
-import type { EventData } from "@/lib/sse/events";
-import { assertFieldValue, encodeEventBody } from "@/lib/sse/frame";
+import { type EventData, RESERVED_EVENT_TYPES } from "@/lib/sse/events";
+import { assertFieldValue, encodeEventBody, SseInputError } from "@/lib/sse/frame";
 import { parsePublishRequest, requestChannels } from "@/lib/sse/publish-request";
 
 /** Options of `publish`, as Flask-SSE's `sse.publish(data, type, id, retry, channel)`. */
@@ -35,6 +35,9 @@ export async function publishEvent<T extends string = string>(
   options: PublishOptions<T> = {},
 ): Promise<PublishResult> {
   const channel = assertChannel(options.channel ?? DEFAULT_CHANNEL, getConfig().maxChannelLength);
+  if (options.type !== undefined && RESERVED_EVENT_TYPES.has(options.type)) {
+    throw new SseInputError("type", `type: ${options.type} is reserved for the server`);
+  }
   const body = encodeEventBody({ data, type: options.type, retry: options.retry });
   const id = options.id === undefined ? undefined : String(options.id);
   if (id !== undefined) assertFieldValue("id", id);

@@ -1,5 +1,5 @@
 import "server-only";
-import { type ConfigError, getConfig } from "@/lib/server/config";
+import { type ConfigError, getConfig, type SseConfig } from "@/lib/server/config";
 import { registerNodeStreamHost } from "@/lib/server/stream/node-host";
 
 /**
@@ -17,4 +17,32 @@ export function startNextSse(): void {
     process.exit(1);
   }
   registerNodeStreamHost();
+  warnAboutUnsafeSettings(getConfig());
+}
+
+/**
+ * One line at start, in production, for each setting still unsafe: the server starts all
+ * the same (a clone must run as it is), but the log says what to set before going live.
+ */
+export function warnAboutUnsafeSettings(config: SseConfig, env = process.env.NODE_ENV): string[] {
+  if (env !== "production") return [];
+  const warnings: string[] = [];
+  if (config.demo) {
+    warnings.push(
+      "SSE_DEMO is on: /hello, the playground and their Server Actions publish without a token (set SSE_DEMO=off)",
+    );
+  }
+  if (config.secret === undefined) {
+    warnings.push(
+      "SSE_SECRET is not set: channel tokens use a random key of this process (set one, the same on every instance)",
+    );
+  }
+  if (config.metricsToken === undefined) {
+    warnings.push("SSE_METRICS_TOKEN is not set: /api/metrics is open to anyone");
+  }
+  if (config.corsOrigins.includes("*")) {
+    warnings.push("SSE_CORS_ORIGINS=* lets any site read public streams (without cookies)");
+  }
+  for (const warning of warnings) console.warn(`[next-sse] unsafe setting: ${warning}`);
+  return warnings;
 }

@@ -1,3 +1,4 @@
+import { RESERVED_EVENT_TYPES } from "@/lib/sse/events";
 import { encodeEvent, SseInputError } from "@/lib/sse/frame";
 
 const OPEN_BRACE = 0x7b;
@@ -28,6 +29,9 @@ export function encodeEnvelope(json: string): string {
   const { data, type, id, retry } = parsed as Record<string, unknown>;
   if (type !== undefined && type !== null && typeof type !== "string") {
     throw new SseInputError("type", "type must be a string");
+  }
+  if (typeof type === "string" && RESERVED_EVENT_TYPES.has(type)) {
+    throw new SseInputError("type", `type ${type} is reserved for the server`);
   }
   if (id !== undefined && id !== null && typeof id !== "string" && typeof id !== "number") {
     throw new SseInputError("id", "id must be a string or a number");

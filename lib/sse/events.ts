@@ -22,3 +22,25 @@ export const RESET_EVENT = "reset";
 export interface ResetData {
   channels: string[];
 }
+
+/**
+ * Reserved event the server sends just before it ends a stream for a reason the page can act
+ * on, then `retry: 0`: `{"reason":"token_expired"}` means fetch a fresh token and reconnect
+ * with it (the Last-Event-ID resumes without loss).
+ */
+export const END_EVENT = "end";
+
+/** Data of the `end` event. */
+export interface EndData {
+  reason: "token_expired";
+}
+
+/**
+ * Event types next-sse sends itself. Publishers may not use them: a forged `reset` or
+ * `position` would make every client refetch its state or lose its place.
+ */
+export const RESERVED_EVENT_TYPES: ReadonlySet<string> = new Set([
+  POSITION_EVENT,
+  RESET_EVENT,
+  END_EVENT,
+]);

@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { describeIssue, PUBLISH_REQUEST_SCHEMA, requestChannels } from "@/lib/sse/publish-request";
+import {
+  describeIssue,
+  MAX_DATA_DEPTH,
+  nestsDeeperThan,
+  PUBLISH_REQUEST_SCHEMA,
+  parsePublishRequest,
+  requestChannels,
+} from "@/lib/sse/publish-request";
 
 const parse = (body: unknown) => PUBLISH_REQUEST_SCHEMA.safeParse(body);
 const problem = (body: unknown) => {
@@ -30,5 +37,35 @@ describe("publish request schema", () => {
     expect(problem({ data: 1, channels: ["ok", "no pe"] }).field).toBe("channels.1");
     expect(problem({ data: 1, channel: "a", channels: ["b"] }).field).toBe("channels");
     expect(problem({ data: 1, extra: true }).message).toBe('unknown field "extra"');
+  });
+});
+
+describe("parsePublishRequest", () => {
+  const limits = { maxChannelLength: 128, publishMaxBytes: 1024 };
+  const problem = (body: unknown) => {
+    try {
+      parsePublishRequest(body, limits);
+    } catch (error) {
+      return error as { code: string; message: string };
+    }
+    throw new Error("expected a problem");
+  };
+
+  it("refuses data nested deeper than the limit before walking it", () => {
+    let deep: unknown = 1;
+    for (let i = 0; i < 5000; i++) deep = [deep];
+    expect(problem({ data: deep })).toMatchObject({
+      code: "invalid_data",
+      message: `data: nested deeper than ${MAX_DATA_DEPTH} levels`,
+    });
+    expect(nestsDeeperThan({ a: { b: [1] } }, 3)).toBe(false);
+    expect(nestsDeeperThan({ a: { b: [[1]] } }, 3)).toBe(true);
+  });
+
+  it("refuses the server's own event types and events over the size limit", () => {
+    expect(problem({ data: 1, type: "reset" }).code).toBe("invalid_type");
+    expect(problem({ data: 1, type: "end" }).code).toBe("invalid_type");
+    expect(problem({ data: "x".repeat(2000) })).toMatchObject({ code: "invalid_data" });
+    expect(parsePublishRequest({ data: "fine", type: "update" }, limits).type).toBe("update");
   });
 });

@@ -1,6 +1,22 @@
 import { z } from "zod";
 import { DEFAULT_CHANNEL, isValidChannel, MAX_CHANNEL_LENGTH } from "@/lib/sse/channel";
+import { RESERVED_EVENT_TYPES } from "@/lib/sse/events";
 import { SseInputError } from "@/lib/sse/frame";
+
+/** Deepest nesting of `data` accepted: deeper JSON is refused before it is walked. */
+export const MAX_DATA_DEPTH = 64;
+
+/** Whether a parsed JSON value nests deeper than `max` (checked without recursion). */
+export function nestsDeeperThan(value: unknown, max: number): boolean {
+  const stack: Array<[unknown, number]> = [[value, 0]];
+  while (stack.length > 0) {
+    const [item, depth] = stack.pop() as [unknown, number];
+    if (typeof item !== "object" || item === null) continue;
+    if (depth >= max) return true;
+    for (const child of Object.values(item)) stack.push([child, depth + 1]);
+  }
+  return false;
+}
 
 // The same rules `encodeEvent` enforces, checked up front so the API can name the field.
 const SINGLE_LINE = /^[^\r\n\0]*$/;
@@ -24,7 +40,14 @@ export function publishRequestSchema(maxChannelLength = MAX_CHANNEL_LENGTH) {
         .unknown()
         .refine((value) => value !== undefined, "is required")
         .pipe(z.json()),
-      type: z.string().max(256).regex(SINGLE_LINE, FIELD_RULE).optional(),
+      type: z
+        .string()
+        .max(256)
+        .regex(SINGLE_LINE, FIELD_RULE)
+        .refine((type) => !RESERVED_EVENT_TYPES.has(type), {
+          message: `is reserved (${[...RESERVED_EVENT_TYPES].join(", ")} are sent by the server itself)`,
+        })
+        .optional(),
       id: z.union([z.string().min(1).max(256).regex(SINGLE_LINE, FIELD_RULE), z.int()]).optional(),
       retry: z.int().min(0).max(86_400_000).optional(),
     })
@@ -69,6 +92,10 @@ export interface PublishLimits {
  * @throws SseInputError naming the field (`invalid_<field>`, a 400).
  */
 export function parsePublishRequest(body: unknown, limits: PublishLimits): PublishRequest {
+  // Before the schema, which walks `data` recursively: 5000 levels would overflow its stack.
+  if (nestsDeeperThan(body, MAX_DATA_DEPTH + 1)) {
+    throw new SseInputError("data", `data: nested deeper than ${MAX_DATA_DEPTH} levels`);
+  }
   const parsed = publishRequestSchema(limits.maxChannelLength).safeParse(body);
   if (!parsed.success) {
     const { field, message } = describeIssue(parsed.error);

@@ -6,7 +6,10 @@ export interface Delivery {
   latencyMs: number;
 }
 
-/** A minimal SSE subscriber over a raw socket: HTTP/1.1 chunked decoding, token matching. */
+/**
+ * A minimal SSE subscriber over a raw socket: HTTP/1.1 (chunked, or a body that runs until
+ * the connection closes, as `npm start` sends), token matching.
+ */
 export class BenchSubscriber {
   readonly seen = new Set<number>();
   duplicates = 0;
@@ -15,6 +18,7 @@ export class BenchSubscriber {
   closedEarly = false;
   private socket: Socket | undefined;
   private headerDone = false;
+  private chunked = false;
   private buffer = "";
   private chunkLeft = 0;
   private text = "";
@@ -56,10 +60,15 @@ export class BenchSubscriber {
         throw new Error(`stream refused: ${this.buffer.slice(0, this.buffer.indexOf("\r\n"))}`);
       }
       this.headerDone = true;
+      this.chunked = /\r\ntransfer-encoding:\s*chunked/i.test(this.buffer.slice(0, end));
       this.buffer = this.buffer.slice(end + 4);
     }
+    if (!this.chunked) {
+      this.text += this.buffer;
+      this.buffer = "";
+    }
     // Chunked transfer decoding: <hex size>\r\n<data>\r\n ...
-    for (;;) {
+    for (; this.chunked; ) {
       if (this.chunkLeft > 0) {
         const take = Math.min(this.chunkLeft, this.buffer.length);
         this.text += this.buffer.slice(0, take);

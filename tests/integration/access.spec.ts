@@ -57,6 +57,25 @@ for (const server of STREAM_SERVERS) {
       });
     });
 
+    test("a stream ends at its token's expiry with a reason, so the page can refresh and resume", async () => {
+      const name = channel();
+      // Tokens carry whole seconds: this one expires within the next two.
+      const s = await openStream(
+        `${base()}/stream?channel=${name}&token=${mintTestToken([name], 2)}`,
+      );
+      expect(s.response.status).toBe(200);
+      await s.ended;
+      expect(s.raw()).toMatch(
+        /event: end\ndata: \{"reason":"token_expired"\}\n\n: reconnect\nretry: 0\n\n$/,
+      );
+      // Reconnecting with the expired token is refused with the code the page acts on.
+      const again = await fetch(
+        `${base()}/stream?channel=${name}&token=${mintTestToken([name], -1)}`,
+      );
+      expect(again.status).toBe(403);
+      expect((await errorOf(again)).code).toBe("token_expired");
+    });
+
     test("a valid token opens the stream, by query or by cookie, with prefix grants", async () => {
       const name = channel();
       const byQuery = await openStream(

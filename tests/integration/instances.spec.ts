@@ -1,8 +1,10 @@
 import { expect, test } from "@playwright/test";
 import {
   expectResumeAcrossInstances,
+  mintTestToken,
   publishViaApi,
   TEST_PUBLISH_TOKEN,
+  TEST_SECRET,
   testEnv,
   uniqueChannel,
 } from "../support/env";
@@ -20,6 +22,7 @@ test.beforeAll(async () => {
     SSE_REDIS_URL: testEnv("TEST_REDIS_URL"),
     SSE_PUBLISH_TOKEN: TEST_PUBLISH_TOKEN,
     SSE_METRICS_TOKEN: METRICS_TOKEN,
+    SSE_SECRET: TEST_SECRET,
     SSE_SHUTDOWN_TIMEOUT_MS: "5000",
   };
   [a, b] = await Promise.all([startAppServer(env), startAppServer(env)]);
@@ -82,6 +85,12 @@ test("health says whether the broker answers", async () => {
 test("metrics in Prometheus format, behind the metrics token", async () => {
   const channel = uniqueChannel("metrics");
   const s = await openStream(`${a.url}/stream?channel=${channel}`);
+  // A private channel's name says who is online: it is never a label.
+  const secret = uniqueChannel("private-user");
+  const hidden = await openStream(
+    `${a.url}/stream?channel=${secret}&token=${mintTestToken([secret], 60)}`,
+  );
+  expect(hidden.response.status).toBe(200);
   await publishViaApi({ channel, data: "counted" }, { base: a.url });
   await s.waitForEvents(1);
   await fetch(`${a.url}/stream?channel=bad%20name`);
@@ -94,6 +103,9 @@ test("metrics in Prometheus format, behind the metrics token", async () => {
   const text = await response.text();
   expect(text).toMatch(/^sse_open_streams [1-9]/m);
   expect(text).toContain(`sse_channel_subscribers{channel="${channel}"} 1`);
+  expect(text).not.toContain(secret);
+  expect(text).toMatch(/^sse_channel_subscribers\{channel="\(private\)"\} [1-9]/m);
+  hidden.close();
   expect(text).toMatch(/^sse_events_published_total [1-9]/m);
   expect(text).toMatch(/^sse_events_delivered_total [1-9]/m);
   expect(text).toMatch(/^sse_rejected_requests_total\{reason="invalid_channel"\} [1-9]/m);

@@ -82,9 +82,37 @@ test("404 saying how to turn it on when no token is configured", async () => {
   expect((await errorOf(response)).message).toMatch(/SSE_PUBLISH_TOKEN/);
 });
 
-test("503 with a JSON error when Redis is down", async () => {
+test("503 when Redis is down says the outcome is unknown, and names no internals", async () => {
   const response = await publishViaApi({ data: 1 }, { base: testEnv("DOWN_APP_URL") });
   expect(response.status).toBe(503);
   expect(response.headers.get("retry-after")).toBe("5");
-  expect((await errorOf(response)).code).toBe("broker_unavailable");
+  const error = await errorOf(response);
+  expect(error.code).toBe("broker_unavailable");
+  expect(error.message).toMatch(/may or may not have been published; retry with the same id/);
+  // Redis's own words (errors, script hashes, timeouts) stay in the server's log.
+  expect(error.message).not.toMatch(/redis|ERR|timed out|ECONNREFUSED|[0-9a-f]{40}/i);
+});
+
+test("400 for data nested deeper than the limit, not a 500", async () => {
+  let deep: unknown = 1;
+  for (let i = 0; i < 5000; i++) deep = [deep];
+  const response = await publishViaApi({ channel: "nested", data: deep });
+  expect(response.status).toBe(400);
+  expect(await errorOf(response)).toEqual({
+    code: "invalid_data",
+    message: "data: nested deeper than 64 levels",
+  });
+  let fine: unknown = 1;
+  for (let i = 0; i < 60; i++) fine = { a: fine };
+  expect((await publishViaApi({ channel: "nested", data: fine })).status).toBe(200);
+});
+
+test("400 for the event types the server sends itself", async () => {
+  for (const type of ["reset", "position"]) {
+    const response = await publishViaApi({ channel: "reserved", data: 1, type });
+    expect(response.status).toBe(400);
+    const error = await errorOf(response);
+    expect(error.code).toBe("invalid_type");
+    expect(error.message).toMatch(/reserved/);
+  }
 });

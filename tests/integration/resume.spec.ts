@@ -12,6 +12,33 @@ for (const server of STREAM_SERVERS) {
   test.describe(server.name, () => {
     const app = server.url;
 
+    test("channels named after Object.prototype members work like any other", async () => {
+      // Such names are valid; positions kept in a plain object once broke them all.
+      for (const channel of ["constructor", "toString", "valueOf", "__proto__"]) {
+        await publish(channel, "kept in history");
+        const s = await openStream(`${app()}/stream?channel=${channel}`);
+        expect(s.response.status).toBe(200);
+        await publish(channel, "live");
+        expect((await s.waitForEvents(1)).map((e) => e.data)).toEqual(["live"]);
+        s.close();
+        await publish(channel, "missed");
+        const resumed = await openStream(`${app()}/stream?channel=${channel}`, {
+          "Last-Event-ID": s.lastEventId ?? "",
+        });
+        expect((await resumed.waitForEvents(1)).map((e) => e.data)).toEqual(["missed"]);
+        resumed.close();
+      }
+      const both = await openStream(`${app()}/stream?channel=__proto__&channel=constructor`);
+      await publish("__proto__", "a");
+      await publish("constructor", "b");
+      const events = await both.waitForEvents(2);
+      expect(events.map((e) => [e.data, e.id?.split("/")[0]])).toEqual([
+        ["a", "__proto__"],
+        ["b", "constructor"],
+      ]);
+      both.close();
+    });
+
     test("a reconnect with Last-Event-ID gets every missed event once, then live ones", async () => {
       const channel = uniqueChannel();
       const first = await openStream(`${app()}/stream?channel=${channel}`);

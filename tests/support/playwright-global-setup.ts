@@ -20,6 +20,8 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
     SSE_PUBLISH_TOKEN: TEST_PUBLISH_TOKEN,
     SSE_SECRET: TEST_SECRET,
     SSE_CORS_ORIGINS: TEST_ALLOWED_ORIGIN,
+    // Every test client is 127.0.0.1: the demo's per-client limit would count them as one.
+    SSE_DEMO_PUBLISH_PER_MINUTE: "100000",
   };
   const [app, down, memory, shortLived, nextApp] = await Promise.all([
     startAppServer(mainSettings),
@@ -28,7 +30,7 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
       SSE_REDIS_TIMEOUT_MS: "1000",
       SSE_PUBLISH_TOKEN: TEST_PUBLISH_TOKEN,
     }),
-    startAppServer({ SSE_MAX_CONNECTIONS: "4" }),
+    startAppServer({ SSE_MAX_CONNECTIONS: "4", SSE_DEMO_PUBLISH_PER_MINUTE: "100000" }),
     startAppServer({
       SSE_REDIS_URL: redisUrl,
       SSE_PUBLISH_TOKEN: TEST_PUBLISH_TOKEN,

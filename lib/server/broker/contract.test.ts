@@ -196,6 +196,18 @@ describe.each(brokers)("broker contract: %s", (_name, makeBroker) => {
       expect((await broker.readSince(channel, ids[4])).entries).toEqual([]);
     });
 
+    it("reads history in pages", async () => {
+      const channel = freshChannel();
+      const ids = await publishAll(broker, channel, 5);
+      const first = await broker.readSince(channel, "0-0", 2);
+      expect(first.entries.map((e) => e.id)).toEqual(ids.slice(0, 2));
+      expect(first).toMatchObject({ gap: false, lastId: ids[4] });
+      const second = await broker.readSince(channel, ids[1], 2);
+      expect(second.entries.map((e) => e.id)).toEqual(ids.slice(2, 4));
+      const last = await broker.readSince(channel, ids[3], 2);
+      expect(last.entries.map((e) => e.id)).toEqual([ids[4]]);
+    });
+
     it("starts a position-less stream at the newest id", async () => {
       const channel = freshChannel();
       expect(await broker.readSince(channel, undefined)).toEqual({

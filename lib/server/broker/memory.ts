@@ -66,7 +66,11 @@ export class MemoryBroker implements Broker {
     return { id, receivers, duplicate: false };
   }
 
-  async readSince(channel: string, position: string | undefined): Promise<Replay> {
+  async readSince(
+    channel: string,
+    position: string | undefined,
+    limit = Number.POSITIVE_INFINITY,
+  ): Promise<Replay> {
     const history = this.channels.get(channel);
     if (history !== undefined) this.trim(history, Date.now());
     const lastId = history?.lastId ?? ORIGIN_ID;
@@ -80,7 +84,9 @@ export class MemoryBroker implements Broker {
     ) {
       return { gap: true, lastId, entries: [] };
     }
-    const entries = history.entries.filter((entry) => compareStreamIds(entry.id, position) > 0);
+    const entries = history.entries
+      .filter((entry) => compareStreamIds(entry.id, position) > 0)
+      .slice(0, limit);
     return { gap: false, lastId, entries: entries.map(({ id, frame }) => ({ id, frame })) };
   }
 

@@ -240,7 +240,11 @@ export class RedisBroker implements Broker {
       : { id, receivers, duplicate: false };
   }
 
-  async readSince(channel: string, position: string | undefined): Promise<Replay> {
+  async readSince(
+    channel: string,
+    position: string | undefined,
+    limit = Number.POSITIVE_INFINITY,
+  ): Promise<Replay> {
     const head = this.heads.newest(channel);
     if (head !== undefined && (position === undefined || position === head)) {
       return { gap: false, lastId: head, entries: [] };
@@ -251,7 +255,7 @@ export class RedisBroker implements Broker {
       this.getPublisher().sseReadSince(
         historyKey(channel),
         position ?? "",
-        this.historyOptions.maxLength,
+        Math.min(limit, this.historyOptions.maxLength),
       ),
     );
     const entries: HistoryEntry[] = rows.map(([id, fields]) => ({

@@ -65,8 +65,12 @@ export interface Broker {
    * are one atomic step: no live event is missing from history and vice versa.
    */
   publish(channel: string, event: OutgoingEvent): Promise<PublishResult>;
-  /** Reads history after `position` (undefined: none, just the newest position). */
-  readSince(channel: string, position: string | undefined): Promise<Replay>;
+  /**
+   * Reads history after `position` (undefined: none, just the newest position), at most
+   * `limit` events (default: all that history keeps). A page that comes back full may have
+   * more after it: read again from its last id.
+   */
+  readSince(channel: string, position: string | undefined, limit?: number): Promise<Replay>;
   /**
    * Adds a listener; resolves once the subscription is confirmed, so every event published
    * afterwards reaches it. Rejects with BrokerUnavailableError if that takes too long; the
@@ -94,9 +98,12 @@ export interface Broker {
  */
 export class BrokerUnavailableError extends Error {
   readonly code = "broker_unavailable";
-  constructor(message: string, options?: { cause?: unknown }) {
+  /** What failed (`publish`, `subscribe`, `history read`, ...): a publish's outcome is unknown. */
+  readonly operation: string | undefined;
+  constructor(message: string, options?: { cause?: unknown; operation?: string }) {
     super(message, options);
     this.name = "BrokerUnavailableError";
+    this.operation = options?.operation;
   }
 }
 

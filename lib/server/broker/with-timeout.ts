@@ -31,6 +31,7 @@ export function withTimeout<T>(
         reject(
           new BrokerUnavailableError(`redis ${operation} failed: ${errorMessage(error)}`, {
             cause: error,
+            operation,
           }),
         );
       },

@@ -3,7 +3,7 @@ import { describe, expect, inject, it, vi } from "vitest";
 import { MemoryBroker } from "@/lib/server/broker/memory";
 import { RedisBroker } from "@/lib/server/broker/redis";
 import type { Broker, FrameListener } from "@/lib/server/broker/types";
-import { countOpenStreams, localPresence } from "@/lib/server/stream/registry";
+import { countOpenStreams, localPresence, streamCounters } from "@/lib/server/stream/registry";
 import { openEventStream } from "@/tests/support/open-stream";
 import { getFreePort } from "@/tests/support/ports";
 import { textReader } from "@/tests/support/read-stream";
@@ -338,6 +338,90 @@ describe("broker faults during a catch-up", () => {
     const second = parseEventStream(await opening);
     expect((await second.waitForEvents(1, 2000)).map((e) => e.data)).toEqual(["2"]);
     expect((await first.waitForEvents(2, 2000)).map((e) => e.data)).toEqual(["1", "2"]);
+    abort.abort();
+  });
+});
+
+describe("paged replay (memory broker)", () => {
+  const KB = "x".repeat(10 * 1024);
+  let seq = 0;
+  const channel = () => `paged-${++seq}`;
+
+  async function publishMany(broker: MemoryBroker, ch: string, n: number): Promise<string[]> {
+    const ids: string[] = [];
+    for (let i = 0; i < n; i++) {
+      ids.push((await broker.publish(ch, body(`${i}|${KB}`))).id as string);
+    }
+    return ids;
+  }
+
+  it("resumes a backlog far over the backlog bound completely, never dropped as slow", async () => {
+    const broker = new MemoryBroker({ maxLength: 1000, ttlSeconds: 3600 });
+    const ch = channel();
+    const ids = await publishMany(broker, ch, 400); // about 4 MB, the bound is 64 kB
+    const drops = streamCounters().slowConsumerDrops;
+    const abort = new AbortController();
+    const s = parseEventStream(
+      await openEventStream({
+        ...streamOptions(broker, abort.signal, { maxBacklogBytes: 64 * 1024 }),
+        channels: [ch],
+        lastEventId: ids[0],
+      }),
+    );
+    await broker.publish(ch, body("live"));
+    const events = await s.waitForEvents(400, 10_000);
+    expect(events.slice(0, 399).map((e) => Number(e.data.split("|")[0]))).toEqual(
+      Array.from({ length: 399 }, (_, i) => i + 1),
+    );
+    expect(events[399].data).toBe("live");
+    expect(streamCounters().slowConsumerDrops).toBe(drops);
+    abort.abort();
+  });
+
+  it("sends reset instead of a replay over SSE_MAX_REPLAY_BYTES, then goes on live", async () => {
+    const broker = new MemoryBroker({ maxLength: 1000, ttlSeconds: 3600 });
+    const ch = channel();
+    const ids = await publishMany(broker, ch, 300);
+    const abort = new AbortController();
+    const s = parseEventStream(
+      await openEventStream({
+        ...streamOptions(broker, abort.signal),
+        maxReplayBytes: 500 * 1024,
+        channels: [ch],
+        lastEventId: ids[0],
+      }),
+    );
+    await s.waitForEvents(101, 10_000);
+    await broker.publish(ch, body("live"));
+    const events = await s.waitForEvents(102, 10_000);
+    const reset = events.findIndex((e) => e.event === "reset");
+    expect(reset).toBeGreaterThan(0);
+    expect(JSON.parse(events[reset].data)).toEqual({ channels: [ch] });
+    expect(events.at(-1)?.data).toBe("live");
+    // Before the reset, what was replayed came in order, once.
+    const replayed = events.slice(0, reset).map((e) => Number(e.data.split("|")[0]));
+    expect(replayed).toEqual(Array.from({ length: replayed.length }, (_, i) => i + 1));
+    abort.abort();
+  });
+
+  it("delivers events published during a paged replay once, in order", async () => {
+    const broker = new MemoryBroker({ maxLength: 1000, ttlSeconds: 3600 });
+    const ch = channel();
+    const ids = await publishMany(broker, ch, 250);
+    const abort = new AbortController();
+    const s = parseEventStream(
+      await openEventStream({
+        ...streamOptions(broker, abort.signal, { maxBacklogBytes: 32 * 1024 }),
+        channels: [ch],
+        lastEventId: ids[0],
+      }),
+    );
+    // Published while the replay is paging, enough to overflow the live buffer (32 kB).
+    for (let i = 250; i < 300; i++) await broker.publish(ch, body(`${i}|${KB}`));
+    const events = await s.waitForEvents(299, 10_000);
+    expect(events.map((e) => Number(e.data.split("|")[0]))).toEqual(
+      Array.from({ length: 299 }, (_, i) => i + 1),
+    );
     abort.abort();
   });
 });

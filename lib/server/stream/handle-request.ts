@@ -32,6 +32,8 @@ export interface StreamOptions {
   maxStreamSeconds: number;
   /** Streams this process serves at most; past it, 503. */
   maxConnections: number;
+  /** Bytes of history one catch-up replays before it sends `reset` instead. */
+  maxReplayBytes: number;
 }
 
 const METHODS = "GET, HEAD, OPTIONS";
@@ -56,7 +58,7 @@ export async function handleStreamRequest(
     return withCors(request, refused);
   }
   try {
-    const channels = await authorizedStreamChannels(request);
+    const { channels, access } = await authorizedStreamChannels(request);
     if (request.method === "HEAD") {
       return withCors(request, new Response(null, { headers: SSE_HEADERS }));
     }
@@ -68,6 +70,7 @@ export async function handleStreamRequest(
       maxBacklogBytes: config.maxBacklogBytes,
       maxStreamSeconds: config.maxStreamSeconds,
       maxConnections: config.maxConnections,
+      maxReplayBytes: config.maxReplayBytes,
       ...overrides,
     };
     if (isDraining()) {
@@ -83,7 +86,10 @@ export async function handleStreamRequest(
         { "Retry-After": "5" },
       );
     }
-    const stream = await openStream(channels, readLastEventId(request), signal, options);
+    const stream = await openStream(channels, readLastEventId(request), signal, {
+      ...options,
+      expiresAt: access.expiresAt,
+    });
     installShutdown(config.shutdownTimeoutMs);
     return { ...stream, headers: { ...SSE_HEADERS, ...corsHeaders(request) } };
   } catch (error) {
@@ -112,7 +118,7 @@ async function openStream(
   channels: readonly string[],
   lastEventId: string | null,
   signal: AbortSignal,
-  options: StreamOptions,
+  options: StreamOptions & { expiresAt?: number },
 ): Promise<Omit<OpenStream, "headers">> {
   const { maxBacklogBytes } = options;
   // The client left before we started: nothing to subscribe, nobody to write to.
@@ -127,7 +133,13 @@ async function openStream(
     if (sinkKind !== undefined) countSink(sinkKind, -1);
     if (reason === "slow_consumer") streamCounters().slowConsumerDrops++;
   });
-  const session = new Session(options.broker, channels, outbox);
+  const session = new Session(
+    options.broker,
+    channels,
+    outbox,
+    options.maxBacklogBytes,
+    options.maxReplayBytes,
+  );
   const onAbort = () => outbox.close("client");
   track(outbox, options.heartbeatMs);
   signal.addEventListener("abort", onAbort, { once: true });

@@ -1,7 +1,13 @@
 import "server-only";
 import { singleton } from "@/lib/server/singleton";
 import type { Sink } from "@/lib/server/stream/sinks";
-import { HEARTBEAT_FRAME, RECONNECT_FRAME } from "@/lib/sse/frame";
+import { END_EVENT, type EndData } from "@/lib/sse/events";
+import { encodeEvent, frameBytes, HEARTBEAT_FRAME, RECONNECT_FRAME } from "@/lib/sse/frame";
+
+const MAX_TIMER_MS = 2 ** 31 - 1;
+const TOKEN_EXPIRED_FRAME = frameBytes(
+  encodeEvent({ type: END_EVENT, data: { reason: "token_expired" } satisfies EndData }),
+);
 
 /** How an outbox writes: the bounds and timers of one stream. */
 export interface OutboxOptions {
@@ -9,6 +15,8 @@ export interface OutboxOptions {
   maxBacklogBytes: number;
   /** Seconds after which the stream ends with `retry: 0`, so the browser resumes; 0 for never. */
   maxStreamSeconds: number;
+  /** When the stream's access ends (its token's expiry, ms since the epoch), if it does. */
+  expiresAt?: number;
 }
 
 /** Why an outbox closed: the client left, the stream ended cleanly, or it was dropped. */
@@ -27,8 +35,16 @@ export class Outbox {
   private closed = false;
   private ending = false;
   private lifetime: NodeJS.Timeout | undefined;
+  private expiry: NodeJS.Timeout | undefined;
   /** When the stream last wrote; the registry's heartbeat sweep reads it. */
   lastWriteAt = Date.now();
+  /**
+   * True while the session replays history: the replay paces itself with `room()`, so its
+   * bytes never count against the slow-consumer bound.
+   */
+  replaying = false;
+  private roomWaiters: Array<() => void> = [];
+  private drainArmed = false;
 
   constructor(
     private readonly options: OutboxOptions,
@@ -63,12 +79,30 @@ export class Outbox {
       this.lifetime = setTimeout(() => this.end(), ms);
       this.lifetime.unref();
     }
+    const { expiresAt } = this.options;
+    if (expiresAt !== undefined) this.endAtExpiry(expiresAt);
+    if (this.roomWaiters.length > 0) this.checkRoom();
     return true;
   }
 
-  /** Ends the stream cleanly after what is queued, telling the browser to reconnect now. */
-  end(): void {
+  /** Ends the stream exactly at `expiresAt` (no jitter: the token says until when). */
+  private endAtExpiry(expiresAt: number): void {
+    // setTimeout holds at most 2^31-1 ms (24.8 days); tokens may live longer.
+    const wait = Math.min(expiresAt - Date.now(), MAX_TIMER_MS);
+    this.expiry = setTimeout(() => {
+      if (Date.now() >= expiresAt) this.end(TOKEN_EXPIRED_FRAME);
+      else this.endAtExpiry(expiresAt);
+    }, wait);
+    this.expiry.unref();
+  }
+
+  /**
+   * Ends the stream cleanly after what is queued, telling the browser to reconnect now;
+   * `reason` (an `end` event) goes just before, for the page.
+   */
+  end(reason?: Uint8Array): void {
     if (this.closed || this.ending) return;
+    if (reason !== undefined) this.push(reason);
     this.ending = true;
     this.push(RECONNECT_FRAME);
   }
@@ -85,7 +119,41 @@ export class Outbox {
     sink.write(chunk);
     this.lastWriteAt = now;
     if (this.ending) this.close("ended");
-    else if (sink.unreadBytes() > this.options.maxBacklogBytes) this.close("slow_consumer");
+    else if (!this.replaying && sink.unreadBytes() > this.options.maxBacklogBytes) {
+      this.close("slow_consumer");
+    } else if (this.roomWaiters.length > 0) this.checkRoom();
+  }
+
+  /**
+   * Resolves once a sink is attached and the client has left at most a quarter of the
+   * backlog bound unread, so the next page of a replay can be queued; at once if closed.
+   */
+  room(): Promise<void> {
+    return new Promise((resolve) => {
+      this.roomWaiters.push(resolve);
+      this.checkRoom();
+    });
+  }
+
+  private checkRoom(): void {
+    const sink = this.sink;
+    if (!this.closed) {
+      if (sink === undefined) return; // attach() checks again
+      const unread = sink.unreadBytes() + this.pendingBytes;
+      if (unread > this.options.maxBacklogBytes / 4) {
+        if (!this.drainArmed) {
+          this.drainArmed = true;
+          sink.onDrain(() => {
+            this.drainArmed = false;
+            this.checkRoom();
+          });
+        }
+        return;
+      }
+    }
+    const waiters = this.roomWaiters;
+    this.roomWaiters = [];
+    for (const resolve of waiters) resolve();
   }
 
   /** Queues a keep-alive comment unless something is queued already. */
@@ -101,6 +169,8 @@ export class Outbox {
     this.closed = true;
     this.pending.length = 0;
     clearTimeout(this.lifetime);
+    clearTimeout(this.expiry);
+    this.checkRoom();
     this.onClose(reason);
     try {
       if (reason === "slow_consumer") this.sink?.destroy();

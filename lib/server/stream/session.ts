@@ -1,10 +1,14 @@
 import "server-only";
 import type { Broker, FrameListener } from "@/lib/server/broker";
+import type { HistoryEntry } from "@/lib/server/broker/types";
 import type { Outbox } from "@/lib/server/stream/outbox";
 import { streamCounters } from "@/lib/server/stream/registry";
 import { POSITION_EVENT, RESET_EVENT, type ResetData } from "@/lib/sse/events";
 import { encodeEvent, frameBytes, positionFrame, replaceFrameId } from "@/lib/sse/frame";
 import { compareStreamIds, decodeLastEventId, encodeMultiChannelId } from "@/lib/sse/ids";
+
+/** Events per history read while catching up (later pages wait for the client to read). */
+const REPLAY_PAGE = 100;
 
 interface Buffered {
   frame: Uint8Array;
@@ -26,20 +30,39 @@ export class Session {
   /** A broker recovery came during a catch-up: catch up once more after it. */
   private recoverAgain = false;
   private buffered: Buffered[] = [];
+  private bufferedBytes = 0;
+  /** Live events were dropped from the buffer during a replay: read history once more. */
+  private bufferOverflowed = false;
   private closed = false;
   private readonly offRecover: () => void;
   private readonly counters = streamCounters();
 
   readonly listener: FrameListener = (frame, id, channel) => {
     if (this.closed) return;
-    if (this.catchingUp) this.buffered.push({ frame, id, channel });
-    else this.deliver(frame, id, channel);
+    if (!this.catchingUp) {
+      this.deliver(frame, id, channel);
+      return;
+    }
+    // Live events wait while history is replayed, within the backlog bound. Past it, one
+    // with an id is dropped (history has it: the replay reads it later); one without (a
+    // Flask-SSE envelope, never kept) cannot be, so the stream ends and the client resumes.
+    if (this.bufferedBytes + frame.byteLength > this.maxBufferedBytes) {
+      if (id === undefined) this.outbox.end();
+      else this.bufferOverflowed = true;
+      return;
+    }
+    this.buffered.push({ frame, id, channel });
+    this.bufferedBytes += frame.byteLength;
   };
 
   constructor(
     private readonly broker: Broker,
     readonly channels: readonly string[],
     private readonly outbox: Outbox,
+    /** Bytes of live events held while history is replayed (SSE_MAX_BACKLOG_BYTES). */
+    private readonly maxBufferedBytes: number,
+    /** Bytes of history one catch-up sends before it resets instead (SSE_MAX_REPLAY_BYTES). */
+    private readonly maxReplayBytes: number,
   ) {
     this.multi = channels.length > 1;
     this.catchingUp = broker.history;
@@ -60,7 +83,15 @@ export class Session {
       if (positions === undefined) forceGap = true;
       else for (const [channel, id] of positions) this.positions.set(channel, id);
     }
-    await this.catchUp(forceGap);
+    // Answer once the first page of history is queued; the rest follows as the client reads.
+    let firstPage = () => {};
+    const queued = new Promise<void>((resolve) => {
+      firstPage = resolve;
+    });
+    const caughtUp = this.catchUp(forceGap, firstPage);
+    // A later page that fails (Redis gone mid-replay) ends the stream; the client resumes.
+    caughtUp.catch(() => this.outbox.end());
+    await Promise.race([queued, caughtUp]);
   }
 
   private deliver(frame: Uint8Array, id: string | undefined, channel: string): void {
@@ -90,40 +121,84 @@ export class Session {
   /**
    * Replays history after the stream's positions, then the live events that arrived in the
    * meantime, minus those the replay already sent. Positions history cannot resume from
-   * (or an unreadable Last-Event-ID: `forceGap`) get one `reset` event.
+   * (or an unreadable Last-Event-ID: `forceGap`) get one `reset` event. History is read in
+   * pages of REPLAY_PAGE events; after the first, each waits until the client has read
+   * (`outbox.room()`), so a resume of any size completes without ever being dropped as a
+   * slow consumer. Past `maxReplayBytes`, the rest of a channel is not worth sending: it gets
+   * a `reset` and the stream goes on from the channel's newest event. `firstPage` is called
+   * once the first page is queued (the stream can answer then).
    */
-  private async catchUp(forceGap = false): Promise<void> {
+  private async catchUp(forceGap = false, firstPage?: () => void): Promise<void> {
     const { broker, channels } = this;
-    if (!broker.history) return;
+    if (!broker.history) {
+      firstPage?.();
+      return;
+    }
     this.catchingUp = true;
+    this.outbox.replaying = true;
     try {
       const replays = await Promise.all(
-        channels.map((ch) => broker.readSince(ch, forceGap ? undefined : this.positions.get(ch))),
+        channels.map((ch) =>
+          broker.readSince(ch, forceGap ? undefined : this.positions.get(ch), REPLAY_PAGE),
+        ),
       );
       if (this.closed) return;
       const gaps = channels.filter((_, i) => forceGap || replays[i].gap);
-      if (gaps.length > 0) {
-        this.counters.resets++;
-        const reset: ResetData = { channels: gaps };
-        this.outbox.push(frameBytes(encodeEvent({ type: RESET_EVENT, data: reset })));
-      }
+      if (gaps.length > 0) this.pushReset(gaps);
+      let unfinished: string[] = [];
+      let replayedBytes = 0;
       channels.forEach((channel, i) => {
         const replay = replays[i];
         if (gaps.includes(channel) || !this.positions.has(channel)) {
           this.positions.set(channel, replay.lastId);
         }
-        this.counters.replayed += replay.entries.length;
-        for (const entry of replay.entries) this.deliver(entry.frame, entry.id, channel);
+        replayedBytes += this.replay(channel, replay.entries);
+        if (replay.entries.length >= REPLAY_PAGE) unfinished.push(channel);
       });
+      firstPage?.();
+      while (unfinished.length > 0 || this.bufferOverflowed) {
+        if (unfinished.length === 0) unfinished = this.rereadDropped();
+        await this.outbox.room();
+        if (this.closed) return;
+        if (replayedBytes > this.maxReplayBytes) {
+          await this.skipToNewest(unfinished);
+          break;
+        }
+        const pages = await Promise.all(
+          unfinished.map((ch) => broker.readSince(ch, this.positions.get(ch), REPLAY_PAGE)),
+        );
+        if (this.closed) return;
+        const next: string[] = [];
+        unfinished.forEach((channel, i) => {
+          const page = pages[i];
+          if (page.gap) {
+            // Trimmed while we paged: what the client missed is gone.
+            this.pushReset([channel]);
+            this.positions.set(channel, page.lastId);
+            return;
+          }
+          replayedBytes += this.replay(channel, page.entries);
+          if (page.entries.length >= REPLAY_PAGE) next.push(channel);
+        });
+        unfinished = next;
+      }
       for (const { frame, id, channel } of this.buffered) this.deliver(frame, id, channel);
       // Where the client stands, even when nothing was replayed.
       const position = this.multi
         ? encodeMultiChannelId("", channels, this.positions)
         : (this.positions.get(channels[0]) as string);
       this.outbox.push(positionFrame(POSITION_EVENT, position));
+    } catch (error) {
+      firstPage = undefined; // start() fails with the error instead
+      throw error;
     } finally {
       this.buffered = [];
+      this.bufferedBytes = 0;
+      this.bufferOverflowed = false;
       this.catchingUp = false;
+      this.outbox.replaying = false;
+      // A stream closed before its first page still answers start() (the client is gone).
+      firstPage?.();
     }
     // The broker came back while this catch-up was reading: what was published between that
     // read and the re-subscription reached neither, so read again from where we stand.
@@ -131,6 +206,46 @@ export class Session {
       this.recoverAgain = false;
       await this.catchUp();
     }
+  }
+
+  /** Delivers replayed entries; returns their size in bytes. */
+  private replay(channel: string, entries: readonly HistoryEntry[]): number {
+    let bytes = 0;
+    this.counters.replayed += entries.length;
+    for (const entry of entries) {
+      bytes += entry.frame.byteLength;
+      this.deliver(entry.frame, entry.id, channel);
+    }
+    return bytes;
+  }
+
+  private pushReset(channels: string[]): void {
+    this.counters.resets++;
+    const reset: ResetData = { channels };
+    this.outbox.push(frameBytes(encodeEvent({ type: RESET_EVENT, data: reset })));
+  }
+
+  /** A replay too large to be worth it: `reset` for these channels, then their newest event. */
+  private async skipToNewest(channels: string[]): Promise<void> {
+    const heads = await Promise.all(channels.map((ch) => this.broker.readSince(ch, undefined)));
+    this.pushReset(channels);
+    channels.forEach((channel, i) => {
+      this.positions.set(channel, heads[i].lastId);
+    });
+    this.buffered = this.buffered.filter((event) => event.id === undefined);
+    this.bufferedBytes = 0;
+    this.bufferOverflowed = false;
+  }
+
+  /**
+   * Live events were dropped from the bounded buffer during the replay: they are in history,
+   * so forget the buffered ones that are too and read every channel once more.
+   */
+  private rereadDropped(): string[] {
+    this.buffered = this.buffered.filter((event) => event.id === undefined);
+    this.bufferedBytes = this.buffered.reduce((sum, event) => sum + event.frame.byteLength, 0);
+    this.bufferOverflowed = false;
+    return [...this.channels];
   }
 
   /** After a broker reconnect: catch up, or end the stream so the browser resumes itself. */

@@ -12,6 +12,8 @@ export interface Sink {
   write(chunk: Uint8Array): void;
   /** Bytes written but not yet taken by the client. */
   unreadBytes(): number;
+  /** Calls back once when the client has taken some of what is unread. */
+  onDrain(callback: () => void): void;
   end(): void;
   /** Ends abruptly (a slow consumer): the client sees the connection drop and resumes. */
   destroy(): void;
@@ -41,13 +43,21 @@ export type StreamResult = Response | OpenStream;
 export function toWebResponse(result: StreamResult): Response {
   if (result instanceof Response) return result;
   const { maxBacklogBytes } = result;
+  // The consumer pulls when it has taken bytes: that is the web stream's "drain".
+  let drained: Array<() => void> = [];
   const body = new ReadableStream<Uint8Array>(
     {
+      pull: () => {
+        const callbacks = drained;
+        drained = [];
+        for (const callback of callbacks) callback();
+      },
       start: (controller) =>
         result.open({
           kind: "web",
           write: (chunk) => controller.enqueue(chunk),
           unreadBytes: () => maxBacklogBytes - (controller.desiredSize ?? 0),
+          onDrain: (callback) => drained.push(callback),
           end: () => controller.close(),
           destroy: () => controller.error(new Error("slow consumer: backlog limit exceeded")),
         }),
@@ -125,6 +135,7 @@ export async function writeNodeResponse(res: ServerResponse, result: StreamResul
       } else socket.write(chunk);
     },
     unreadBytes: () => socket.writableLength,
+    onDrain: (callback) => socket.once("drain", callback),
     end: () => res.end(),
     destroy: () => res.destroy(),
   });

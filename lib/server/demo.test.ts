@@ -1,0 +1,74 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { mintChannelToken } from "@/lib/server/auth";
+import { authorizeDemoPublish, refuseCrossSiteSubresource } from "@/lib/server/demo";
+import { resetSingletons } from "@/lib/server/singleton";
+
+const client = (address: string) => new Headers({ "x-forwarded-for": address });
+const CHANNELS = ["news", "private-playground"];
+const refusal = (run: () => void) => {
+  try {
+    run();
+  } catch (error) {
+    return error as { status: number; code: string };
+  }
+  throw new Error("expected a refusal");
+};
+
+describe("the demo's publish fence", () => {
+  beforeEach(() => {
+    process.env.SSE_DEMO_PUBLISH_PER_MINUTE = "2";
+    resetSingletons("config", "rate-limit");
+  });
+  afterEach(() => {
+    delete process.env.SSE_DEMO_PUBLISH_PER_MINUTE;
+    delete process.env.SSE_DEMO;
+    resetSingletons("config", "rate-limit");
+  });
+
+  it("allows the demo's channels only, private ones with a token for them", () => {
+    expect(() => authorizeDemoPublish(client("a"), "news", CHANNELS)).not.toThrow();
+    expect(
+      refusal(() => authorizeDemoPublish(client("a"), "private-user-42", CHANNELS)),
+    ).toMatchObject({ status: 403, code: "channel_forbidden" });
+    expect(
+      refusal(() => authorizeDemoPublish(client("b"), "private-playground", CHANNELS)),
+    ).toMatchObject({ status: 401, code: "token_required" });
+    const other = mintChannelToken(["private-other"]);
+    expect(
+      refusal(() => authorizeDemoPublish(client("b"), "private-playground", CHANNELS, other)),
+    ).toMatchObject({ status: 403, code: "channel_forbidden" });
+    const mine = mintChannelToken(["private-playground"]);
+    expect(() =>
+      authorizeDemoPublish(client("b"), "private-playground", CHANNELS, mine),
+    ).not.toThrow();
+  });
+
+  it("limits each client, not everyone", () => {
+    authorizeDemoPublish(client("a"), "news", CHANNELS);
+    authorizeDemoPublish(client("a"), "news", CHANNELS);
+    expect(refusal(() => authorizeDemoPublish(client("a"), "news", CHANNELS))).toMatchObject({
+      status: 429,
+      code: "rate_limited",
+    });
+    expect(() => authorizeDemoPublish(client("b"), "news", CHANNELS)).not.toThrow();
+  });
+
+  it("is off with SSE_DEMO=off", () => {
+    process.env.SSE_DEMO = "off";
+    resetSingletons("config");
+    expect(refusal(() => authorizeDemoPublish(client("a"), "news", CHANNELS))).toMatchObject({
+      status: 404,
+    });
+  });
+
+  it("refuses cross-site subresource requests, not navigations", () => {
+    const headers = (site: string, mode: string) =>
+      new Headers({ "sec-fetch-site": site, "sec-fetch-mode": mode });
+    expect(
+      refusal(() => refuseCrossSiteSubresource(headers("cross-site", "no-cors"))),
+    ).toMatchObject({ status: 403, code: "cross_site_request" });
+    expect(() => refuseCrossSiteSubresource(headers("cross-site", "navigate"))).not.toThrow();
+    expect(() => refuseCrossSiteSubresource(headers("same-origin", "cors"))).not.toThrow();
+    expect(() => refuseCrossSiteSubresource(new Headers())).not.toThrow();
+  });
+});

@@ -1,0 +1,24 @@
+import { describe, expect, it, vi } from "vitest";
+import { parseConfig } from "@/lib/server/config";
+import { warnAboutUnsafeSettings } from "@/lib/server/startup";
+
+describe("warnings at start", () => {
+  it("says in production what is still unsafe, one line each, and nothing in development", () => {
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+    const unsafe = parseConfig({ SSE_CORS_ORIGINS: "*" });
+    expect(warnAboutUnsafeSettings(unsafe, "development")).toEqual([]);
+    const warnings = warnAboutUnsafeSettings(unsafe, "production");
+    expect(warnings).toHaveLength(4);
+    expect(warnings.join("\n")).toMatch(
+      /SSE_DEMO[\s\S]*SSE_SECRET[\s\S]*SSE_METRICS_TOKEN[\s\S]*SSE_CORS_ORIGINS/,
+    );
+    expect(warn).toHaveBeenCalledTimes(4);
+    const safe = parseConfig({
+      SSE_DEMO: "off",
+      SSE_SECRET: "x".repeat(32),
+      SSE_METRICS_TOKEN: "m".repeat(16),
+    });
+    expect(warnAboutUnsafeSettings(safe, "production")).toEqual([]);
+    warn.mockRestore();
+  });
+});

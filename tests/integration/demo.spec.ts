@@ -1,0 +1,116 @@
+import { connect } from "node:net";
+import { expect, test } from "@playwright/test";
+import { testEnv } from "../support/env";
+import { type ServerKind, startServer, type TestServer } from "../support/next-server";
+
+// The demo publishes without a publish token, so it is fenced. Server Actions are covered
+// in the browser (tests/e2e/demo-actions.spec.ts); here, the routes.
+const errorOf = async (response: Response) => (await response.json()).error;
+
+test("/hello refuses a cross-site subresource request, and publishes for a navigation", async () => {
+  const app = testEnv("APP_URL");
+  // What a browser sends for <img src="https://this.app/hello"> on another site.
+  const image = await fetch(`${app}/hello`, {
+    headers: {
+      "Sec-Fetch-Site": "cross-site",
+      "Sec-Fetch-Mode": "no-cors",
+      "Sec-Fetch-Dest": "image",
+    },
+  });
+  expect(image.status).toBe(403);
+  expect((await errorOf(image)).code).toBe("cross_site_request");
+  const fetched = await fetch(`${app}/hello`, {
+    headers: { "Sec-Fetch-Site": "same-site", "Sec-Fetch-Mode": "cors" },
+  });
+  expect(fetched.status).toBe(403);
+  // A link followed from another site, a tab of this site, a typed URL: all publish.
+  for (const site of ["cross-site", "same-origin", "none"]) {
+    const visit = await fetch(`${app}/hello`, {
+      headers: {
+        "Sec-Fetch-Site": site,
+        "Sec-Fetch-Mode": "navigate",
+        "Sec-Fetch-Dest": "document",
+      },
+    });
+    expect(visit.status).toBe(200);
+  }
+});
+
+for (const kind of ["npm start", "next start"] as ServerKind[]) {
+  test.describe(`demo fences (${kind})`, () => {
+    let limited: TestServer;
+    let off: TestServer;
+    test.beforeAll(async () => {
+      [limited, off] = await Promise.all([
+        startServer(kind, { SSE_DEMO_PUBLISH_PER_MINUTE: "3" }),
+        startServer(kind, { SSE_DEMO: "off" }),
+      ]);
+    });
+    test.afterAll(() => Promise.all([limited?.stop(), off?.stop()]));
+
+    test("one client gets SSE_DEMO_PUBLISH_PER_MINUTE publishes, then 429 with Retry-After", async () => {
+      for (let i = 0; i < 3; i++) expect((await fetch(`${limited.url}/hello`)).status).toBe(200);
+      const refused = await fetch(`${limited.url}/hello`);
+      expect(refused.status).toBe(429);
+      expect(Number(refused.headers.get("retry-after"))).toBeGreaterThan(0);
+      expect((await errorOf(refused)).code).toBe("rate_limited");
+    });
+
+    test("SSE_DEMO=off: the demo's pages and /hello answer 404, streams still work", async () => {
+      const hello = await fetch(`${off.url}/hello`);
+      expect(hello.status).toBe(404);
+      expect((await errorOf(hello)).message).toMatch(/SSE_DEMO=off/);
+      for (const page of ["/", "/playground"]) {
+        expect((await fetch(`${off.url}${page}`)).status).toBe(404);
+      }
+      const stream = await fetch(`${off.url}/stream`, { method: "HEAD" });
+      expect(stream.status).toBe(200);
+    });
+  });
+}
+
+test("npm start: a client cannot choose its rate-limit address with X-Forwarded-For", async () => {
+  const server = await startServer("npm start", { SSE_DEMO_PUBLISH_PER_MINUTE: "2" });
+  try {
+    const statuses = [];
+    for (let i = 0; i < 3; i++) {
+      const response = await fetch(`${server.url}/hello`, {
+        headers: { "X-Forwarded-For": `203.0.113.${i}` },
+      });
+      statuses.push(response.status);
+    }
+    expect(statuses).toEqual([200, 200, 429]);
+  } finally {
+    await server.stop();
+  }
+});
+
+/** Sends raw bytes and returns the raw answer (for requests fetch() cannot make). */
+function rawRequest(port: number, request: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, "127.0.0.1", () => socket.write(request));
+    let answer = "";
+    socket.on("data", (chunk) => {
+      answer += chunk.toString();
+    });
+    socket.on("end", () => resolve(answer));
+    socket.on("error", reject);
+  });
+}
+
+test("npm start: TRACE is 405 and a malformed absolute-form target 400, as JSON", async () => {
+  const port = Number(new URL(testEnv("APP_URL")).port);
+  const trace = await rawRequest(port, "TRACE / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  expect(trace).toMatch(/^HTTP\/1\.1 405/);
+  expect(trace).toContain('"code":"method_not_allowed"');
+  const bad = await rawRequest(
+    port,
+    "GET http://%zz/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+  );
+  expect(bad).toMatch(/^HTTP\/1\.1 400/);
+  const absolute = await rawRequest(
+    port,
+    "GET http://example.test/api/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+  );
+  expect(absolute).toMatch(/^HTTP\/1\.1 200/);
+});

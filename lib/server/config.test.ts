@@ -29,6 +29,8 @@ describe("parseConfig", () => {
       port: 3000,
       hostname: "0.0.0.0",
       workers: 1,
+      keyPrefix: "sse:",
+      flaskSse: false,
       demo: true,
       demoPublishPerMinute: 30,
       trustProxy: false,

@@ -83,6 +83,17 @@ const ENV_SCHEMA = z.object({
     z.enum(["on", "off"], { error: 'must be "on" or "off"' }).default("on"),
   ),
   SSE_DEMO_PUBLISH_PER_MINUTE: integer(30, 1, 100_000),
+  SSE_KEY_PREFIX: z.preprocess(
+    blankToUndefined,
+    z
+      .string()
+      .regex(/^[A-Za-z0-9:_.-]{1,64}$/, "must be 1 to 64 characters of A-Z a-z 0-9 : _ . -")
+      .default("sse:"),
+  ),
+  SSE_FLASK_SSE: z.preprocess(
+    blankToUndefined,
+    z.enum(["on", "off"], { error: 'must be "on" or "off"' }).default("off"),
+  ),
   SSE_TRUST_PROXY: z.preprocess(
     blankToUndefined,
     z
@@ -151,6 +162,13 @@ export interface SseConfig {
   hostname: string;
   /** Processes `npm start` runs on the one port (`node:cluster`); "auto" is one per core. */
   workers: number | "auto";
+  /** Prefix of every Redis key and pub/sub channel next-sse uses (default `sse:`). */
+  keyPrefix: string;
+  /**
+   * Also take Flask-SSE's JSON envelopes PUBLISHed on a channel's bare name (default off:
+   * on a shared Redis a bare name may be another app's channel).
+   */
+  flaskSse: boolean;
   /** The quickstart and playground routes and actions (default on; off answers 404). */
   demo: boolean;
   /** Publishes one client may make through the demo's routes and actions per minute (30). */
@@ -214,6 +232,8 @@ export function parseConfig(env: Record<string, string | undefined>): SseConfig 
     port: e.PORT,
     hostname: e.HOSTNAME,
     workers: e.SSE_WORKERS,
+    keyPrefix: e.SSE_KEY_PREFIX,
+    flaskSse: e.SSE_FLASK_SSE === "on",
     demo: e.SSE_DEMO === "on",
     demoPublishPerMinute: e.SSE_DEMO_PUBLISH_PER_MINUTE,
     trustProxy: e.SSE_TRUST_PROXY,

@@ -128,7 +128,9 @@ test("npm start: 10,000 streams opened and closed in waves leave no listener, su
   const after = await health();
   expect(after.listeners).toBe(before.listeners);
   const channels = Array.from({ length: 50 }, (_, i) => `${prefix}-${i}`);
-  const numsub = (await redis.pubsub("NUMSUB", ...channels)) as Array<string | number>;
+  const numsub = (await redis.pubsub("NUMSUB", ...channels.map((c) => `sse:{${c}}`))) as Array<
+    string | number
+  >;
   expect(numsub.filter((_, i) => i % 2 === 1).map(Number)).toEqual(channels.map(() => 0));
   console.log(
     `leak check (kB, after GC): start ${JSON.stringify(start)}, after each wave ${JSON.stringify(afterWave)}`,

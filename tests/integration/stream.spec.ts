@@ -1,6 +1,7 @@
 import { expect, test } from "@playwright/test";
 import { Redis } from "ioredis";
 import { STREAM_SERVERS, testEnv, uniqueChannel } from "../support/env";
+import { startServer } from "../support/next-server";
 import { openStream, type TestStream } from "../support/sse-client";
 
 const app = () => testEnv("APP_URL");
@@ -21,8 +22,10 @@ async function stream(base = app, query = ""): Promise<TestStream> {
   return s;
 }
 
+/** next-sse's pub/sub channel for a channel: its key prefix (`sse:`) and a hash tag. */
+const pubsub = (channel: string) => `sse:{${channel}}`;
 const numsub = async (channel: string) =>
-  Number(((await redis.pubsub("NUMSUB", channel)) as [string, number])[1]);
+  Number(((await redis.pubsub("NUMSUB", pubsub(channel))) as [string, number])[1]);
 
 for (const server of STREAM_SERVERS) {
   test.describe(server.name, () => {
@@ -44,7 +47,7 @@ for (const server of STREAM_SERVERS) {
       const channel = uniqueChannel();
       const s = await stream(base, `?channel=${channel}`);
       const envelope = { data: "line 1\nline 2", type: "update", id: 0, retry: 1500 };
-      expect(await redis.publish(channel, JSON.stringify(envelope))).toBe(1);
+      expect(await redis.publish(pubsub(channel), JSON.stringify(envelope))).toBe(1);
       const [event] = await s.waitForEvents(1);
       expect(event).toEqual({ event: "update", data: "line 1\nline 2", id: "0" });
       expect(s.retry).toBe(1500);
@@ -60,13 +63,13 @@ for (const server of STREAM_SERVERS) {
         stream(base, `?channel=${b}`),
         stream(base),
       ]);
-      await redis.publish(a, JSON.stringify({ data: "for a" }));
-      await redis.publish(b, JSON.stringify({ data: "for b" }));
+      await redis.publish(pubsub(a), JSON.stringify({ data: "for a" }));
+      await redis.publish(pubsub(b), JSON.stringify({ data: "for b" }));
       expect((await sa.waitForEvents(1)).map((e) => e.data)).toEqual(["for a"]);
       expect((await sb.waitForEvents(1)).map((e) => e.data)).toEqual(["for b"]);
       // A marker on each channel proves nothing else was in flight behind it.
-      await redis.publish(a, JSON.stringify({ data: "end" }));
-      await redis.publish("sse", JSON.stringify({ data: "end" }));
+      await redis.publish(pubsub(a), JSON.stringify({ data: "end" }));
+      await redis.publish(pubsub("sse"), JSON.stringify({ data: "end" }));
       expect((await sa.waitForEvents(2)).map((e) => e.data)).toEqual(["for a", "end"]);
       expect((await sdefault.waitForEvents(1)).map((e) => e.data)).toEqual(["end"]);
     });
@@ -77,7 +80,7 @@ for (const server of STREAM_SERVERS) {
         Array.from({ length: 5 }, () => stream(base, `?channel=${channel}`)),
       );
       expect(await numsub(channel)).toBe(1);
-      expect(await redis.publish(channel, JSON.stringify({ data: "x" }))).toBe(1);
+      expect(await redis.publish(pubsub(channel), JSON.stringify({ data: "x" }))).toBe(1);
       await Promise.all(streams.map((s) => s.waitForEvents(1)));
       for (const s of streams) s.close();
       await expect.poll(() => numsub(channel)).toBe(0);
@@ -94,6 +97,32 @@ for (const server of STREAM_SERVERS) {
     });
   });
 }
+
+test("a bare-name PUBLISH (another app's channel, or Flask-SSE) reaches streams only with SSE_FLASK_SSE=on", async () => {
+  const channel = uniqueChannel("bare");
+  const flask = await startServer("npm start", {
+    SSE_REDIS_URL: testEnv("TEST_REDIS_URL"),
+    SSE_FLASK_SSE: "on",
+  });
+  try {
+    const [plain, withFlask] = await Promise.all([
+      stream(app, `?channel=${channel}`),
+      openStream(`${flask.url}/stream?channel=${channel}`),
+    ]);
+    open.push(withFlask);
+    // What flask_sse.sse.publish({"message": "Hi"}, type="greeting", channel=...) sends.
+    await redis.publish(channel, JSON.stringify({ data: { message: "Hi" }, type: "greeting" }));
+    await redis.publish(pubsub(channel), JSON.stringify({ data: "marker" }));
+    expect((await withFlask.waitForEvents(2)).map((e) => e.data)).toEqual([
+      '{"message":"Hi"}',
+      "marker",
+    ]);
+    // Without the setting, the bare name is left to whoever owns it: only the marker.
+    expect((await plain.waitForEvents(1)).map((e) => e.data)).toEqual(["marker"]);
+  } finally {
+    await flask.stop();
+  }
+});
 
 test("presence refuses an invalid channel in the path with 400 and a JSON error", async () => {
   for (const [path, message] of [

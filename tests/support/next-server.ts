@@ -121,9 +121,10 @@ async function spawnServer(
       throw new Error(`${name} exited:\n${output}`);
     }
     try {
+      // Any answer means it is serving (a server with the demo off answers 404 at `/`).
       const response = await fetch(`${url}${readyPath}`);
       await response.arrayBuffer();
-      if (response.ok) break;
+      break;
     } catch {
       // not listening yet
     }

@@ -266,8 +266,9 @@ describe("redis broker specifics", () => {
     admin.disconnect();
   });
 
+  /** Subscribers of a next-sse channel's pub/sub channel, `sse:{NAME}`. */
   const numsub = async (channel: string) =>
-    Number(((await admin.pubsub("NUMSUB", channel)) as [string, number])[1]);
+    Number(((await admin.pubsub("NUMSUB", `sse:{${channel}}`)) as [string, number])[1]);
 
   it("subscribes on the first listener and unsubscribes on the last, over one connection", async () => {
     const channel = freshChannel();
@@ -295,20 +296,44 @@ describe("redis broker specifics", () => {
     broker.unsubscribe(channel, second.listener);
   });
 
-  it("encodes Flask-SSE envelopes that other services PUBLISH", async () => {
+  it("encodes envelopes and takes whole frames that other services PUBLISH in its namespace", async () => {
     const channel = freshChannel();
     const sink = collect();
     await broker.subscribe(channel, sink.listener);
-    await admin.publish(channel, '{"data": {"message": "Hello!"}, "type": "greeting"}');
-    await admin.publish(channel, "{broken");
-    await admin.publish(channel, "data: no blank line");
-    await admin.publish(channel, "data: after\n\n");
+    const ours = `sse:{${channel}}`;
+    await admin.publish(ours, '{"data": {"message": "Hello!"}, "type": "greeting"}');
+    await admin.publish(ours, "{broken");
+    await admin.publish(ours, "data: no blank line");
+    await admin.publish(ours, '{"data": 1, "type": "reset"}');
+    await admin.publish(ours, "data: after\n\n");
     await sink.waitFor(2);
     expect(sink.received).toEqual([
       { frame: 'event: greeting\ndata: {"message":"Hello!"}\n\n', id: undefined, channel },
       { frame: "data: after\n\n", id: undefined, channel },
     ]);
     broker.unsubscribe(channel, sink.listener);
+  });
+
+  it("keeps out of other apps' channels: the bare name only with flaskSse, and its own prefix", async () => {
+    const channel = freshChannel();
+    const [plain, flask, other] = [
+      broker,
+      new RedisBroker({ url: inject("redisUrl"), timeoutMs: 2000, flaskSse: true }),
+      new RedisBroker({ url: inject("redisUrl"), timeoutMs: 2000, prefix: "otherapp:" }),
+    ];
+    const sinks = [collect(), collect(), collect()];
+    await Promise.all([plain, flask, other].map((b, i) => b.subscribe(channel, sinks[i].listener)));
+    // What Flask-SSE (or another app) publishes on the bare name.
+    await admin.publish(channel, '{"data": "bare"}');
+    await plain.publish(channel, event("ours"));
+    await other.publish(channel, event("theirs"));
+    await Promise.all([sinks[0].waitFor(1), sinks[1].waitFor(2), sinks[2].waitFor(1)]);
+    expect(sinks[0].frames()).toEqual(["data: ours\n\n"]);
+    expect(sinks[1].frames()).toEqual(["data: bare\n\n", "data: ours\n\n"]);
+    expect(sinks[2].frames()).toEqual(["data: theirs\n\n"]);
+    expect(await admin.exists(`otherapp:history:{${channel}}`)).toBe(1);
+    for (const [i, b] of [plain, flask, other].entries()) b.unsubscribe(channel, sinks[i].listener);
+    await Promise.all([flask.close(), other.close()]);
   });
 
   it("keeps a channel's history in one stream key with its hash tag", async () => {
@@ -412,10 +437,11 @@ describe("redis cluster specifics", () => {
     expect(new Set(owners).size).toBeGreaterThan(1);
     const shardSubs = await Promise.all(
       channels.map(async (channel, i) => {
-        const reply = (await nodes[owners[i]].call("PUBSUB", "SHARDNUMSUB", channel)) as [
-          string,
-          number,
-        ];
+        const reply = (await nodes[owners[i]].call(
+          "PUBSUB",
+          "SHARDNUMSUB",
+          `sse:{${channel}}`,
+        )) as [string, number];
         return Number(reply[1]);
       }),
     );

@@ -17,12 +17,14 @@ export {
 export function createBroker(): Broker {
   const config = getConfig();
   const history = { maxLength: config.historyMaxLength, ttlSeconds: config.historyTtlSeconds };
+  const redis = {
+    timeoutMs: config.redisTimeoutMs,
+    history,
+    prefix: config.keyPrefix,
+    flaskSse: config.flaskSse,
+  };
   if (config.redisClusterNodes !== undefined) {
-    return new RedisBroker({
-      clusterNodes: config.redisClusterNodes,
-      timeoutMs: config.redisTimeoutMs,
-      history,
-    });
+    return new RedisBroker({ clusterNodes: config.redisClusterNodes, ...redis });
   }
   if (config.redisUrl === undefined) {
     console.info(
@@ -30,7 +32,7 @@ export function createBroker(): Broker {
     );
     return new MemoryBroker(history);
   }
-  return new RedisBroker({ url: config.redisUrl, timeoutMs: config.redisTimeoutMs, history });
+  return new RedisBroker({ url: config.redisUrl, ...redis });
 }
 
 /** The process's broker, created on first use and shared by every route. */

@@ -2,12 +2,7 @@ import "server-only";
 import { Cluster, Redis, type RedisOptions } from "ioredis";
 import { ChannelHeads } from "@/lib/server/broker/channel-heads";
 import { ChannelListeners } from "@/lib/server/broker/listeners";
-import {
-  historyKey,
-  idempotencyKey,
-  PUBLISH_SCRIPT,
-  READ_SINCE_SCRIPT,
-} from "@/lib/server/broker/redis-scripts";
+import { PUBLISH_SCRIPT, READ_SINCE_SCRIPT, RedisNames } from "@/lib/server/broker/redis-scripts";
 import type {
   Broker,
   FrameListener,
@@ -35,6 +30,14 @@ export interface RedisBrokerOptions {
   timeoutMs?: number;
   /** History bounds (default 1000 events, 3600 s); either at 0 turns history off. */
   history?: HistoryOptions;
+  /** Prefix of every key and pub/sub channel (SSE_KEY_PREFIX, default `sse:`). */
+  prefix?: string;
+  /**
+   * Also subscribe to each channel's bare name, where Flask-SSE (and next-sse before the
+   * prefix) publishes, and take its JSON envelopes (SSE_FLASK_SSE; default off: a bare name
+   * may be another app's channel).
+   */
+  flaskSse?: boolean;
 }
 
 type Client = Redis | Cluster;
@@ -81,12 +84,17 @@ export class RedisBroker implements Broker {
   private readonly recoverCallbacks = new Set<() => void>();
   /** Channels' newest ids from the live subscription: spares history reads (see there). */
   private readonly heads: ChannelHeads;
+  /** Key and pub/sub channel names, under the prefix. */
+  readonly names: RedisNames;
+  private readonly flaskSse: boolean;
 
   constructor({
     url,
     clusterNodes,
     timeoutMs = 3000,
     history = { maxLength: 1000, ttlSeconds: 3600 },
+    prefix = "sse:",
+    flaskSse = false,
   }: RedisBrokerOptions) {
     if (url === undefined && (clusterNodes === undefined || clusterNodes.length === 0)) {
       throw new Error("RedisBroker needs a url or clusterNodes");
@@ -94,6 +102,8 @@ export class RedisBroker implements Broker {
     this.url = url;
     this.clusterNodes = clusterNodes?.length ? clusterNodes : undefined;
     this.timeoutMs = timeoutMs;
+    this.names = new RedisNames(prefix);
+    this.flaskSse = flaskSse;
     this.historyOptions = history;
     this.history = history.maxLength > 0 && history.ttlSeconds > 0;
     this.heads = new ChannelHeads((history.ttlSeconds * 1000) / 2, this.clusterNodes === undefined);
@@ -183,13 +193,16 @@ export class RedisBroker implements Broker {
     return this.subscriber;
   }
 
-  private deliver(channel: string, message: Buffer): void {
+  private deliver(pubsub: string, message: Buffer): void {
+    // Ours (`sse:{NAME}`), or a bare name where Flask-SSE publishes (only subscribed with
+    // SSE_FLASK_SSE on).
+    const channel = this.names.channelOf(pubsub) ?? pubsub;
     if (!isEnvelope(message)) {
       // A frame must end its event; one that does not would merge into the next event of
-      // every stream on the channel.
+      // every stream on the channel. (Channel names stay out of the log: some are private.)
       if (!isCompleteFrame(message)) {
         this.log.warn(
-          `dropped a message on channel ${channel} that is neither a JSON envelope nor an SSE frame ending in a blank line`,
+          "dropped a message that is neither a JSON envelope nor an SSE frame ending in a blank line",
         );
         return;
       }
@@ -202,7 +215,7 @@ export class RedisBroker implements Broker {
       const frame = Buffer.from(encodeEnvelope(message.toString()));
       this.listeners.dispatch(channel, frame, undefined);
     } catch (error) {
-      this.log.warn(`dropped a malformed message on channel ${channel}: ${errorMessage(error)}`);
+      this.log.warn(`dropped a malformed envelope: ${errorMessage(error)}`);
     }
   }
 
@@ -214,9 +227,10 @@ export class RedisBroker implements Broker {
     const publisher = this.getPublisher();
     if (!this.history) {
       const frame = closeFrame(event.body, event.id);
+      const target = this.names.pubsub(channel);
       const sent: Promise<number> = this.sharded
-        ? (publisher.spublish(channel, frame) as Promise<number>)
-        : publisher.publish(channel, frame);
+        ? (publisher.spublish(target, frame) as Promise<number>)
+        : publisher.publish(target, frame);
       const receivers = await this.withTimeout("publish", sent);
       return { id: event.id, receivers, duplicate: false };
     }
@@ -225,9 +239,9 @@ export class RedisBroker implements Broker {
     const [id, receivers] = await this.withTimeout(
       "publish",
       publisher.ssePublish(
-        historyKey(channel),
-        keyed ? idempotencyKey(channel, event.id as string) : historyKey(channel),
-        channel,
+        this.names.history(channel),
+        keyed ? this.names.seen(channel, event.id as string) : this.names.history(channel),
+        this.names.pubsub(channel),
         event.body,
         maxLength,
         ttlSeconds,
@@ -253,7 +267,7 @@ export class RedisBroker implements Broker {
     const [status, lastId, rows] = await this.withTimeout(
       "history read",
       this.getPublisher().sseReadSince(
-        historyKey(channel),
+        this.names.history(channel),
         position ?? "",
         Math.min(limit, this.historyOptions.maxLength),
       ),
@@ -271,7 +285,10 @@ export class RedisBroker implements Broker {
     let confirmed = this.subscriptions.get(channel);
     if (confirmed === undefined) {
       const subscriber = this.getSubscriber();
-      const request = this.sharded ? subscriber.ssubscribe(channel) : subscriber.subscribe(channel);
+      const targets = this.pubsubOf(channel);
+      const request = this.sharded
+        ? subscriber.ssubscribe(...targets)
+        : subscriber.subscribe(...targets);
       confirmed = this.withTimeout("subscribe", request).then(() => {
         // From here on this process sees every message of the channel (until a drop).
         if (this.subscriptions.get(channel) === confirmed) this.heads.confirm(channel);
@@ -291,12 +308,19 @@ export class RedisBroker implements Broker {
     this.heads.forget(channel);
     const subscriber = this.subscriber;
     if (subscriber === undefined) return;
+    const targets = this.pubsubOf(channel);
     const request = this.sharded
-      ? subscriber.sunsubscribe(channel)
-      : subscriber.unsubscribe(channel);
+      ? subscriber.sunsubscribe(...targets)
+      : subscriber.unsubscribe(...targets);
     request.catch((error: unknown) => {
-      this.log.warn(`redis unsubscribe ${channel}: ${errorMessage(error)}`);
+      this.log.warn(`redis unsubscribe: ${errorMessage(error)}`);
     });
+  }
+
+  /** The pub/sub channels a channel listens on: ours, and its bare name for Flask-SSE. */
+  private pubsubOf(channel: string): string[] {
+    const ours = this.names.pubsub(channel);
+    return this.flaskSse ? [ours, channel] : [ours];
   }
 
   listenerCount(channel?: string): number {

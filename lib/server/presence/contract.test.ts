@@ -13,7 +13,7 @@ const brokers: RedisBroker[] = [];
 function redisStore(options: ConstructorParameters<typeof RedisBroker>[0]): PresenceStore {
   const broker = new RedisBroker(options);
   brokers.push(broker);
-  return new RedisPresenceStore(() => broker.commandClient(), 2000);
+  return new RedisPresenceStore(() => broker.commandClient(), broker.names, 2000);
 }
 
 const stores: Array<[string, () => PresenceStore]> = [

@@ -17,6 +17,7 @@ export function getPresenceStore(): PresenceStore {
     return broker.kind === "redis"
       ? new RedisPresenceStore(
           () => (broker as RedisBroker).commandClient(),
+          (broker as RedisBroker).names,
           getConfig().redisTimeoutMs,
         )
       : new MemoryPresenceStore();

@@ -1,11 +1,11 @@
 import "server-only";
 import type { Cluster, Redis } from "ioredis";
-import { presenceKey } from "@/lib/server/broker/redis-scripts";
+import type { RedisNames } from "@/lib/server/broker/redis-scripts";
 import { withTimeout } from "@/lib/server/broker/with-timeout";
 import type { PresenceStore } from "@/lib/server/presence/types";
 
 /**
- * Presence in Redis: one hash per channel (`sse:presence:{channel}`), instance id ->
+ * Presence in Redis: one hash per channel (`<prefix>presence:{channel}`), instance id ->
  * `count:expiresAtMs`, the key itself expiring with the newest entry. It uses the broker's
  * command connection: no extra connection per process.
  */
@@ -14,6 +14,7 @@ export class RedisPresenceStore implements PresenceStore {
 
   constructor(
     private readonly client: () => Redis | Cluster,
+    private readonly names: RedisNames,
     private readonly timeoutMs = 3000,
   ) {}
 
@@ -26,7 +27,7 @@ export class RedisPresenceStore implements PresenceStore {
     const client = this.client();
     // One command per key (not a pipeline): on a cluster each channel lives in its own slot.
     const writes = [...counts].map(([channel, count]) => {
-      const key = presenceKey(channel);
+      const key = this.names.presence(channel);
       return count > 0
         ? Promise.all([
             client.hset(key, instanceId, `${count}:${expiresAt}`),
@@ -41,7 +42,7 @@ export class RedisPresenceStore implements PresenceStore {
     const entries = await withTimeout(
       "presence read",
       this.timeoutMs,
-      this.client().hgetall(presenceKey(channel)),
+      this.client().hgetall(this.names.presence(channel)),
     );
     const now = Date.now();
     let total = 0;

@@ -83,6 +83,9 @@ const ENV_SCHEMA = z.object({
     z.enum(["on", "off"], { error: 'must be "on" or "off"' }).default("on"),
   ),
   SSE_DEMO_PUBLISH_PER_MINUTE: integer(30, 1, 100_000),
+  SSE_BODY_TIMEOUT_MS: integer(10_000, 100, 600_000),
+  SSE_MAX_STREAMS_PER_CLIENT: integer(100, 0, 1_000_000),
+  SSE_PUBLISH_PER_MINUTE: integer(60_000, 0, 100_000_000),
   SSE_KEY_PREFIX: z.preprocess(
     blankToUndefined,
     z
@@ -162,6 +165,12 @@ export interface SseConfig {
   hostname: string;
   /** Processes `npm start` runs on the one port (`node:cluster`); "auto" is one per core. */
   workers: number | "auto";
+  /** How long a request body (the publish API's) may take to arrive (default 10000 ms). */
+  bodyTimeoutMs: number;
+  /** Streams one client address may hold in this process (default 100); 0: no limit. */
+  maxStreamsPerClient: number;
+  /** Publish API requests one client address may make per minute (default 60000); 0: no limit. */
+  publishPerMinute: number;
   /** Prefix of every Redis key and pub/sub channel next-sse uses (default `sse:`). */
   keyPrefix: string;
   /**
@@ -232,6 +241,9 @@ export function parseConfig(env: Record<string, string | undefined>): SseConfig 
     port: e.PORT,
     hostname: e.HOSTNAME,
     workers: e.SSE_WORKERS,
+    bodyTimeoutMs: e.SSE_BODY_TIMEOUT_MS,
+    maxStreamsPerClient: e.SSE_MAX_STREAMS_PER_CLIENT,
+    publishPerMinute: e.SSE_PUBLISH_PER_MINUTE,
     keyPrefix: e.SSE_KEY_PREFIX,
     flaskSse: e.SSE_FLASK_SSE === "on",
     demo: e.SSE_DEMO === "on",

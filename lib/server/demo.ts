@@ -2,7 +2,7 @@ import "server-only";
 import { requireChannelTokens } from "@/lib/server/authorize";
 import { getConfig } from "@/lib/server/config";
 import { HttpError } from "@/lib/server/http";
-import { clientAddress, secondsUntilNextWindow, takeRateToken } from "@/lib/server/rate-limit";
+import { limitRate } from "@/lib/server/rate-limit";
 
 /**
  * The demo (quickstart and playground) publishes without a publish token, so it is fenced:
@@ -28,11 +28,7 @@ export function authorizeDemoPublish(
   }
   // A private channel needs the page's token, verified as the stream verifies it.
   requireChannelTokens({ channels: [channel], token });
-  if (!takeRateToken("demo-publish", clientAddress(headers), getConfig().demoPublishPerMinute)) {
-    throw new HttpError(429, "rate_limited", "too many demo publishes: wait a minute", {
-      "Retry-After": String(secondsUntilNextWindow()),
-    });
-  }
+  limitRate(headers, "demo-publish", getConfig().demoPublishPerMinute);
 }
 
 /** @throws HttpError 404 when SSE_DEMO=off. */

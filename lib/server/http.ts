@@ -99,11 +99,20 @@ export function requireBearer(request: Request, expected: string): void {
   }
 }
 
+/** How long a request body may take to arrive (10 s). */
+const BODY_TIMEOUT_MS = 10_000;
+
 /**
- * Reads a JSON body of at most `maxBytes`, without buffering more than that.
- * @throws HttpError 415 for another content type, 413 past the limit, 400 for bad JSON.
+ * Reads a JSON body of at most `maxBytes` within `timeoutMs` (10 s), without buffering more
+ * than that.
+ * @throws HttpError 415 for another content type, 413 past the limit, 408 too slow, 400 for
+ * bad JSON.
  */
-export async function readJsonBody(request: Request, maxBytes: number): Promise<unknown> {
+export async function readJsonBody(
+  request: Request,
+  maxBytes: number,
+  timeoutMs = BODY_TIMEOUT_MS,
+): Promise<unknown> {
   const type = request.headers.get("content-type") ?? "";
   if (!/^application\/([\w.+-]+\+)?json\b/i.test(type)) {
     throw new HttpError(415, "unsupported_media_type", "send the body as application/json");
@@ -114,10 +123,25 @@ export async function readJsonBody(request: Request, maxBytes: number): Promise<
   const chunks: Uint8Array[] = [];
   let size = 0;
   if (request.body) {
-    for await (const chunk of request.body as unknown as AsyncIterable<Uint8Array>) {
-      size += chunk.byteLength;
-      if (size > maxBytes) throw tooLarge();
-      chunks.push(chunk);
+    // A client that sends its body a byte a minute must not hold the request for minutes.
+    const reader = request.body.getReader();
+    const timer = setTimeout(() => {
+      reader.cancel().catch(() => {});
+    }, timeoutMs);
+    const started = Date.now();
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        size += value.byteLength;
+        if (size > maxBytes) throw tooLarge();
+        chunks.push(value);
+      }
+    } finally {
+      clearTimeout(timer);
+    }
+    if (Date.now() - started >= timeoutMs) {
+      throw new HttpError(408, "request_timeout", `send the body within ${timeoutMs / 1000} s`);
     }
   }
   const text = Buffer.concat(chunks).toString("utf8");

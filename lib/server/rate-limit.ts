@@ -1,4 +1,5 @@
 import "server-only";
+import { HttpError } from "@/lib/server/http";
 import { singleton } from "@/lib/server/singleton";
 
 // Fixed one-minute windows per bucket and key: cheap, and plenty to stop one client from
@@ -42,4 +43,15 @@ export function secondsUntilNextWindow(): number {
 export function clientAddress(headers: Headers): string {
   const forwarded = headers.get("x-forwarded-for");
   return forwarded?.split(",")[0]?.trim() || "unknown";
+}
+
+/**
+ * Counts a request of this client in `bucket`; 0 per minute means no limit.
+ * @throws HttpError 429 with Retry-After past `perMinute`.
+ */
+export function limitRate(headers: Headers, bucket: string, perMinute: number): void {
+  if (perMinute === 0 || takeRateToken(bucket, clientAddress(headers), perMinute)) return;
+  throw new HttpError(429, "rate_limited", `more than ${perMinute} requests a minute: slow down`, {
+    "Retry-After": String(secondsUntilNextWindow()),
+  });
 }

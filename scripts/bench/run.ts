@@ -61,6 +61,9 @@ async function main(): Promise<void> {
   const redisUrl = process.env.REDIS_URL ?? ownRedis?.url ?? "";
   const settings = {
     SSE_REDIS_URL: redisUrl,
+    // Every client here is 127.0.0.1: no per-client stream limit (SSE_MAX_STREAMS_PER_CLIENT).
+    SSE_MAX_STREAMS_PER_CLIENT: "0",
+    SSE_PUBLISH_PER_MINUTE: "0",
     SSE_PUBLISH_TOKEN: TEST_PUBLISH_TOKEN,
     SSE_HEARTBEAT_MS: "0",
   };

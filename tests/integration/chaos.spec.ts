@@ -21,6 +21,9 @@ test.beforeAll(async () => {
   redis = await startRedisServer(["--appendonly", "yes", "--appendfsync", "always"]);
   app = await startAppServer({
     SSE_REDIS_URL: redis.url,
+    // Every client here is 127.0.0.1: no per-client stream limit (SSE_MAX_STREAMS_PER_CLIENT).
+    SSE_MAX_STREAMS_PER_CLIENT: "0",
+    SSE_PUBLISH_PER_MINUTE: "0",
     SSE_PUBLISH_TOKEN: TEST_PUBLISH_TOKEN,
     SSE_REDIS_TIMEOUT_MS: "1000",
   });

@@ -45,9 +45,10 @@ test("publish through one instance reaches the other, on every shard", async () 
   // slot, and the channels are spread over more than one node.
   const nodes = cluster.nodes.map((n) => new Redis(`redis://${n}`));
   const perNode = await Promise.all(
-    nodes.map(async (n) => (await n.call("PUBSUB", "SHARDCHANNELS", "shard-*")) as string[]),
+    nodes.map(async (n) => (await n.call("PUBSUB", "SHARDCHANNELS", "sse:{shard-*")) as string[]),
   );
-  expect(perNode.flat().sort()).toEqual([...channels].sort());
+  // next-sse's pub/sub channel for NAME is `sse:{NAME}`: same slot as NAME's keys.
+  expect(perNode.flat().sort()).toEqual(channels.map((c) => `sse:{${c}}`).sort());
   expect(perNode.filter((list) => list.length > 0).length).toBeGreaterThan(1);
   for (const n of nodes) n.disconnect();
   for (const s of streams) s.close();

@@ -13,6 +13,9 @@ let nextApp: TestServer;
 test.beforeAll(async () => {
   const settings = {
     SSE_REDIS_URL: testEnv("TEST_REDIS_URL"),
+    // Every client here is 127.0.0.1: no per-client stream limit (SSE_MAX_STREAMS_PER_CLIENT).
+    SSE_MAX_STREAMS_PER_CLIENT: "0",
+    SSE_PUBLISH_PER_MINUTE: "0",
     SSE_PUBLISH_TOKEN: TEST_PUBLISH_TOKEN,
   };
   // The inspector lets the leak check collect garbage before it reads the heap.

@@ -2,6 +2,7 @@ import { getConfig } from "@/lib/server/config";
 import { handlePreflight, withCors } from "@/lib/server/cors";
 import { errorResponse, HttpError, readJsonBody, requireBearer } from "@/lib/server/http";
 import { publishRequest } from "@/lib/server/publish";
+import { limitRate } from "@/lib/server/rate-limit";
 
 /**
  * `POST /api/publish` for other services: `{ channel | channels, data, type?, id?, retry? }`
@@ -9,7 +10,7 @@ import { publishRequest } from "@/lib/server/publish";
  */
 export async function POST(request: Request): Promise<Response> {
   try {
-    const { publishToken, publishMaxBytes } = getConfig();
+    const { publishToken, publishMaxBytes, bodyTimeoutMs, publishPerMinute } = getConfig();
     if (publishToken === undefined) {
       throw new HttpError(
         404,
@@ -18,7 +19,8 @@ export async function POST(request: Request): Promise<Response> {
       );
     }
     requireBearer(request, publishToken);
-    const body = await readJsonBody(request, publishMaxBytes);
+    limitRate(request.headers, "publish", publishPerMinute);
+    const body = await readJsonBody(request, publishMaxBytes, bodyTimeoutMs);
     return withCors(request, Response.json(await publishRequest(body)));
   } catch (error) {
     return withCors(request, errorResponse(error));

@@ -18,7 +18,11 @@ export function withTimeout<T>(
   return new Promise<T>((resolve, reject) => {
     const timer = setTimeout(
       () =>
-        reject(new BrokerUnavailableError(`redis ${operation} timed out after ${timeoutMs} ms`)),
+        reject(
+          new BrokerUnavailableError(`redis ${operation} timed out after ${timeoutMs} ms`, {
+            operation,
+          }),
+        ),
       timeoutMs,
     );
     promise.then(

@@ -4,8 +4,11 @@ import { type Broker, getBroker } from "@/lib/server/broker";
 import { getConfig } from "@/lib/server/config";
 import { corsHeaders, handlePreflight, withCors } from "@/lib/server/cors";
 import { errorResponse, HttpError, jsonError, SSE_HEADERS } from "@/lib/server/http";
+import { clientAddress } from "@/lib/server/rate-limit";
 import { Outbox } from "@/lib/server/stream/outbox";
 import {
+  countClient,
+  countClientStreams,
   countOpenStreams,
   countSink,
   installShutdown,
@@ -78,6 +81,18 @@ export async function handleStreamRequest(
         "Retry-After": "1",
       });
     }
+    const client = clientAddress(request.headers);
+    if (
+      config.maxStreamsPerClient > 0 &&
+      countClientStreams(client) >= config.maxStreamsPerClient
+    ) {
+      throw new HttpError(
+        429,
+        "too_many_client_streams",
+        `this client already holds ${config.maxStreamsPerClient} streams here: close some`,
+        { "Retry-After": "5" },
+      );
+    }
     if (countOpenStreams() >= options.maxConnections) {
       throw new HttpError(
         503,
@@ -89,6 +104,7 @@ export async function handleStreamRequest(
     const stream = await openStream(channels, readLastEventId(request), signal, {
       ...options,
       expiresAt: access.expiresAt,
+      client,
     });
     installShutdown(config.shutdownTimeoutMs);
     return { ...stream, headers: { ...SSE_HEADERS, ...corsHeaders(request) } };
@@ -118,7 +134,7 @@ async function openStream(
   channels: readonly string[],
   lastEventId: string | null,
   signal: AbortSignal,
-  options: StreamOptions & { expiresAt?: number },
+  options: StreamOptions & { expiresAt?: number; client: string },
 ): Promise<Omit<OpenStream, "headers">> {
   const { maxBacklogBytes } = options;
   // The client left before we started: nothing to subscribe, nobody to write to.
@@ -128,6 +144,7 @@ async function openStream(
   const outbox: Outbox = new Outbox(options, (reason) => {
     session.close();
     untrack(outbox);
+    countClient(options.client, -1);
     signal.removeEventListener("abort", onAbort);
     if (counted) updatePresence(channels, -1);
     if (sinkKind !== undefined) countSink(sinkKind, -1);
@@ -142,6 +159,7 @@ async function openStream(
   );
   const onAbort = () => outbox.close("client");
   track(outbox, options.heartbeatMs);
+  countClient(options.client, 1);
   signal.addEventListener("abort", onAbort, { once: true });
   try {
     await session.start(lastEventId);

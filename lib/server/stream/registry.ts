@@ -17,6 +17,8 @@ export interface StreamCounters {
 
 interface Registry {
   open: Set<Outbox>;
+  /** Open streams per client address. A Map: addresses are client input. */
+  byClient: Map<string, number>;
   bySink: Record<SinkKind, number>;
   counters: StreamCounters;
   heartbeatTimer: NodeJS.Timeout | undefined;
@@ -33,6 +35,7 @@ interface Registry {
 const registry = () =>
   singleton<Registry>("stream-registry", () => ({
     open: new Set(),
+    byClient: new Map(),
     bySink: { node: 0, web: 0 },
     counters: { opened: 0, delivered: 0, replayed: 0, slowConsumerDrops: 0, resets: 0 },
     heartbeatTimer: undefined,
@@ -97,6 +100,19 @@ export function untrack(outbox: Outbox): void {
     r.heartbeatTimer = undefined;
     for (const resolve of r.drained.splice(0)) resolve();
   }
+}
+
+/** Streams a client address holds in this process. */
+export function countClientStreams(client: string): number {
+  return registry().byClient.get(client) ?? 0;
+}
+
+/** Counts a client's stream in (delta 1) or out (delta -1). */
+export function countClient(client: string, delta: 1 | -1): void {
+  const { byClient } = registry();
+  const count = (byClient.get(client) ?? 0) + delta;
+  if (count > 0) byClient.set(client, count);
+  else byClient.delete(client);
 }
 
 /** Counts a stream's sink while it is attached (delta 1) and when it ends (delta -1). */

@@ -77,6 +77,9 @@ export function toWebRequest(req: IncomingMessage): Request {
   const headers = new Headers();
   const raw = req.rawHeaders;
   for (let i = 0; i < raw.length; i += 2) headers.append(raw[i], raw[i + 1]);
+  // The production server may have replaced the client's X-Forwarded-For (see server.ts).
+  const forwarded = req.headers["x-forwarded-for"];
+  if (typeof forwarded === "string") headers.set("x-forwarded-for", forwarded);
   // The host is not read (only the path and query are), so a hostile Host header cannot
   // make the URL invalid.
   return new Request(new URL(req.url ?? "/", "http://localhost"), {

@@ -39,6 +39,28 @@ for (const server of STREAM_SERVERS) {
       both.close();
     });
 
+    test("a resume that missed more than the backlog bound (1 MiB) completes", async () => {
+      test.setTimeout(60_000);
+      const channel = uniqueChannel("big");
+      const first = await openStream(`${app()}/stream?channel=${channel}`);
+      await publish(channel, "seen");
+      await first.waitForEvents(1);
+      first.close();
+      // 2.5 MB missed: more than SSE_MAX_BACKLOG_BYTES, so it must come in pages.
+      const padding = "x".repeat(10 * 1024);
+      for (let i = 0; i < 250; i++) await publish(channel, `${i}|${padding}`);
+      const resumed = await openStream(`${app()}/stream?channel=${channel}`, {
+        "Last-Event-ID": first.lastEventId ?? "",
+      });
+      await publish(channel, "live");
+      const events = await resumed.waitForEvents(251, 30_000);
+      expect(events.slice(0, 250).map((e) => Number(e.data.split("|")[0]))).toEqual(
+        Array.from({ length: 250 }, (_, i) => i),
+      );
+      expect(events[250].data).toBe("live");
+      resumed.close();
+    });
+
     test("a reconnect with Last-Event-ID gets every missed event once, then live ones", async () => {
       const channel = uniqueChannel();
       const first = await openStream(`${app()}/stream?channel=${channel}`);

@@ -57,6 +57,19 @@ for (const server of STREAM_SERVERS) {
       });
     });
 
+    test("metrics never name a private channel: they sum them as (private)", async () => {
+      const name = channel();
+      const s = await openStream(
+        `${base()}/stream?channel=${name}&token=${mintTestToken([name], 60)}`,
+      );
+      expect(s.response.status).toBe(200);
+      await expect
+        .poll(async () => (await fetch(`${base()}/api/metrics`)).text())
+        .toMatch(/^sse_channel_subscribers\{channel="\(private\)"\} [1-9]/m);
+      expect(await (await fetch(`${base()}/api/metrics`)).text()).not.toContain(name);
+      s.close();
+    });
+
     test("a stream ends at its token's expiry with a reason, so the page can refresh and resume", async () => {
       const name = channel();
       // Tokens carry whole seconds: this one expires within the next two.

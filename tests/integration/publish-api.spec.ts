@@ -1,5 +1,13 @@
 import { expect, test } from "@playwright/test";
-import { publishViaApi, testEnv, uniqueChannel } from "../support/env";
+import {
+  publishViaApi,
+  STREAM_SERVERS,
+  TEST_PUBLISH_TOKEN,
+  testEnv,
+  uniqueChannel,
+} from "../support/env";
+import { startServer } from "../support/next-server";
+import { getFreePort } from "../support/ports";
 import { openStream } from "../support/sse-client";
 
 const errorOf = async (response: Response) => (await response.json()).error;
@@ -83,7 +91,20 @@ test("404 saying how to turn it on when no token is configured", async () => {
 });
 
 test("503 when Redis is down says the outcome is unknown, and names no internals", async () => {
-  const response = await publishViaApi({ data: 1 }, { base: testEnv("DOWN_APP_URL") });
+  const viaNext = await startServer("next start", {
+    SSE_REDIS_URL: `redis://127.0.0.1:${await getFreePort()}`,
+    SSE_REDIS_TIMEOUT_MS: "1000",
+    SSE_PUBLISH_TOKEN: TEST_PUBLISH_TOKEN,
+  });
+  try {
+    for (const base of [testEnv("DOWN_APP_URL"), viaNext.url]) await expectUnknownOutcome(base);
+  } finally {
+    await viaNext.stop();
+  }
+});
+
+async function expectUnknownOutcome(base: string): Promise<void> {
+  const response = await publishViaApi({ data: 1 }, { base });
   expect(response.status).toBe(503);
   expect(response.headers.get("retry-after")).toBe("5");
   const error = await errorOf(response);
@@ -91,28 +112,35 @@ test("503 when Redis is down says the outcome is unknown, and names no internals
   expect(error.message).toMatch(/may or may not have been published; retry with the same id/);
   // Redis's own words (errors, script hashes, timeouts) stay in the server's log.
   expect(error.message).not.toMatch(/redis|ERR|timed out|ECONNREFUSED|[0-9a-f]{40}/i);
-});
+}
 
-test("400 for data nested deeper than the limit, not a 500", async () => {
-  // Written out by hand: JSON.stringify itself overflows on 5000 levels.
-  const deep = `{"channel":"nested","data":${"[".repeat(5000)}1${"]".repeat(5000)}}`;
-  const response = await publishViaApi(deep);
-  expect(response.status).toBe(400);
-  expect(await errorOf(response)).toEqual({
-    code: "invalid_data",
-    message: "data: nested deeper than 64 levels",
-  });
-  let fine: unknown = 1;
-  for (let i = 0; i < 60; i++) fine = { a: fine };
-  expect((await publishViaApi({ channel: "nested", data: fine })).status).toBe(200);
-});
-
-test("400 for the event types the server sends itself", async () => {
-  for (const type of ["reset", "position"]) {
-    const response = await publishViaApi({ channel: "reserved", data: 1, type });
+for (const server of STREAM_SERVERS) {
+  test(`${server.name}: 400 for data nested deeper than the limit, not a 500`, async () => {
+    // Written out by hand: JSON.stringify itself overflows on 5000 levels.
+    const deep = `{"channel":"nested","data":${"[".repeat(5000)}1${"]".repeat(5000)}}`;
+    const response = await publishViaApi(deep, { base: server.url() });
     expect(response.status).toBe(400);
-    const error = await errorOf(response);
-    expect(error.code).toBe("invalid_type");
-    expect(error.message).toMatch(/reserved/);
-  }
-});
+    expect(await errorOf(response)).toEqual({
+      code: "invalid_data",
+      message: "data: nested deeper than 64 levels",
+    });
+    let fine: unknown = 1;
+    for (let i = 0; i < 60; i++) fine = { a: fine };
+    expect(
+      (await publishViaApi({ channel: "nested", data: fine }, { base: server.url() })).status,
+    ).toBe(200);
+  });
+
+  test(`${server.name}: 400 for the event types the server sends itself`, async () => {
+    for (const type of ["reset", "position"]) {
+      const response = await publishViaApi(
+        { channel: "reserved", data: 1, type },
+        { base: server.url() },
+      );
+      expect(response.status).toBe(400);
+      const error = await errorOf(response);
+      expect(error.code).toBe("invalid_type");
+      expect(error.message).toMatch(/reserved/);
+    }
+  });
+}

@@ -98,31 +98,33 @@ for (const server of STREAM_SERVERS) {
   });
 }
 
-test("a bare-name PUBLISH (another app's channel, or Flask-SSE) reaches streams only with SSE_FLASK_SSE=on", async () => {
-  const channel = uniqueChannel("bare");
-  const flask = await startServer("npm start", {
-    SSE_REDIS_URL: testEnv("TEST_REDIS_URL"),
-    SSE_FLASK_SSE: "on",
+for (const kind of ["npm start", "next start"] as const) {
+  test(`${kind}: a bare-name PUBLISH (another app's channel, or Flask-SSE) reaches streams only with SSE_FLASK_SSE=on`, async () => {
+    const channel = uniqueChannel("bare");
+    const flask = await startServer(kind, {
+      SSE_REDIS_URL: testEnv("TEST_REDIS_URL"),
+      SSE_FLASK_SSE: "on",
+    });
+    try {
+      const [plain, withFlask] = await Promise.all([
+        stream(app, `?channel=${channel}`),
+        openStream(`${flask.url}/stream?channel=${channel}`),
+      ]);
+      open.push(withFlask);
+      // What flask_sse.sse.publish({"message": "Hi"}, type="greeting", channel=...) sends.
+      await redis.publish(channel, JSON.stringify({ data: { message: "Hi" }, type: "greeting" }));
+      await redis.publish(pubsub(channel), JSON.stringify({ data: "marker" }));
+      expect((await withFlask.waitForEvents(2)).map((e) => e.data)).toEqual([
+        '{"message":"Hi"}',
+        "marker",
+      ]);
+      // Without the setting, the bare name is left to whoever owns it: only the marker.
+      expect((await plain.waitForEvents(1)).map((e) => e.data)).toEqual(["marker"]);
+    } finally {
+      await flask.stop();
+    }
   });
-  try {
-    const [plain, withFlask] = await Promise.all([
-      stream(app, `?channel=${channel}`),
-      openStream(`${flask.url}/stream?channel=${channel}`),
-    ]);
-    open.push(withFlask);
-    // What flask_sse.sse.publish({"message": "Hi"}, type="greeting", channel=...) sends.
-    await redis.publish(channel, JSON.stringify({ data: { message: "Hi" }, type: "greeting" }));
-    await redis.publish(pubsub(channel), JSON.stringify({ data: "marker" }));
-    expect((await withFlask.waitForEvents(2)).map((e) => e.data)).toEqual([
-      '{"message":"Hi"}',
-      "marker",
-    ]);
-    // Without the setting, the bare name is left to whoever owns it: only the marker.
-    expect((await plain.waitForEvents(1)).map((e) => e.data)).toEqual(["marker"]);
-  } finally {
-    await flask.stop();
-  }
-});
+}
 
 test("presence refuses an invalid channel in the path with 400 and a JSON error", async () => {
   for (const [path, message] of [

@@ -128,7 +128,15 @@ async function spawnServer(
     } catch {
       // not listening yet
     }
-    if (Date.now() > deadline) throw new Error(`${name} did not answer on ${url}:\n${output}`);
+    if (Date.now() > deadline) {
+      // Not ours to leave behind: stop it before reporting.
+      try {
+        process.kill(-(child.pid ?? 0), "SIGKILL");
+      } catch {
+        // already gone
+      }
+      throw new Error(`${name} did not answer on ${url}:\n${output}`);
+    }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   const pid = child.pid ?? 0;

@@ -76,31 +76,8 @@ export async function handleStreamRequest(
       maxReplayBytes: config.maxReplayBytes,
       ...overrides,
     };
-    if (isDraining()) {
-      throw new HttpError(503, "shutting_down", "this server is shutting down: reconnect", {
-        "Retry-After": "1",
-      });
-    }
     const client = clientAddress(request.headers);
-    if (
-      config.maxStreamsPerClient > 0 &&
-      countClientStreams(client) >= config.maxStreamsPerClient
-    ) {
-      throw new HttpError(
-        429,
-        "too_many_client_streams",
-        `this client already holds ${config.maxStreamsPerClient} streams here: close some`,
-        { "Retry-After": "5" },
-      );
-    }
-    if (countOpenStreams() >= options.maxConnections) {
-      throw new HttpError(
-        503,
-        "too_many_streams",
-        `this server is at its limit of ${options.maxConnections} streams`,
-        { "Retry-After": "5" },
-      );
-    }
+    refuseOverLimits(client, config.maxStreamsPerClient, options.maxConnections);
     const stream = await openStream(channels, readLastEventId(request), signal, {
       ...options,
       expiresAt: access.expiresAt,
@@ -110,6 +87,35 @@ export async function handleStreamRequest(
     return { ...stream, headers: { ...SSE_HEADERS, ...corsHeaders(request) } };
   } catch (error) {
     return withCors(request, errorResponse(error));
+  }
+}
+
+/**
+ * Admission: none while draining (503, retry in a second, elsewhere), at most
+ * `perClient` streams per client address (429) and `maxConnections` per process (503).
+ * @throws HttpError naming the limit, with Retry-After.
+ */
+function refuseOverLimits(client: string, perClient: number, maxConnections: number): void {
+  if (isDraining()) {
+    throw new HttpError(503, "shutting_down", "this server is shutting down: reconnect", {
+      "Retry-After": "1",
+    });
+  }
+  if (perClient > 0 && countClientStreams(client) >= perClient) {
+    throw new HttpError(
+      429,
+      "too_many_client_streams",
+      `this client already holds ${perClient} streams here: close some`,
+      { "Retry-After": "5" },
+    );
+  }
+  if (countOpenStreams() >= maxConnections) {
+    throw new HttpError(
+      503,
+      "too_many_streams",
+      `this server is at its limit of ${maxConnections} streams`,
+      { "Retry-After": "5" },
+    );
   }
 }
 

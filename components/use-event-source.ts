@@ -34,6 +34,20 @@ export interface EventSourceHandlers {
   onError?: (event: Event, status: EventSourceStatus) => void;
   /** History could not fill a gap on these channels: refetch their state. */
   onReset?: (data: ResetData) => void;
+  /**
+   * Show the last N events of each channel first (`?rewind=N`, at most SSE_MAX_REWIND): a
+   * chat opens with its recent past. Reconnects resume instead (no event twice).
+   */
+  rewind?: number;
+}
+
+/** The stream URL with `rewind=N` when asked for (relative URLs stay relative). */
+export function withRewind(url: string, rewind: number | undefined): string {
+  if (!rewind) return url;
+  const absolute = /^[a-z][a-z0-9+.-]*:/i.test(url);
+  const parsed = new URL(url, "http://relative.invalid");
+  parsed.searchParams.set("rewind", String(rewind));
+  return absolute ? parsed.href : `${parsed.pathname}${parsed.search}`;
 }
 
 /** What the hook returns: the shared state, plus `reconnect`. */
@@ -247,9 +261,10 @@ function sharedSource(url: string): SharedSource {
  * render do not reconnect. Pass `null` as the URL to stay disconnected.
  */
 export function useEventSource(
-  url: string | null,
+  streamUrl: string | null,
   handlers: EventSourceHandlers,
 ): EventSourceResult {
+  const url = streamUrl === null ? null : withRewind(streamUrl, handlers.rewind);
   const handlersRef = useRef(handlers);
   handlersRef.current = handlers;
   // Only in the browser: a server render must not register sources nobody will close.

@@ -13,6 +13,7 @@ describe("parseConfig", () => {
       maxChannelsPerStream: 16,
       maxBacklogBytes: 1048576,
       maxReplayBytes: 8388608,
+      maxRewind: 100,
       maxStreamSeconds: 0,
       publishToken: undefined,
       publishMaxBytes: 65536,

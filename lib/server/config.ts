@@ -54,6 +54,7 @@ const ENV_SCHEMA = z.object({
   SSE_MAX_CHANNELS_PER_STREAM: integer(16, 1, 1024),
   SSE_MAX_BACKLOG_BYTES: integer(1024 * 1024, 1024),
   SSE_MAX_REPLAY_BYTES: integer(8 * 1024 * 1024, 1024),
+  SSE_MAX_REWIND: integer(100, 0, 100),
   SSE_MAX_STREAM_SECONDS: integer(0, 0, 7 * 24 * 3600),
   SSE_MAX_CONNECTIONS: integer(20_000, 1, 1_000_000),
   SSE_MAX_CHANNEL_LENGTH: integer(128, 1, 512),
@@ -128,6 +129,8 @@ export interface SseConfig {
   maxChannelsPerStream: number;
   /** Bytes a stream may have queued for a slow client before it is dropped (default 1 MiB). */
   maxBacklogBytes: number;
+  /** Events `?rewind=N` may ask for per channel (default 100; 100 at most, one history page). */
+  maxRewind: number;
   /**
    * Bytes of history one resume replays (paced by the client's reading) before the rest of a
    * channel gets `reset` instead: a client that far behind is better off refetching (8 MiB).
@@ -220,6 +223,7 @@ export function parseConfig(env: Record<string, string | undefined>): SseConfig 
     maxChannelsPerStream: e.SSE_MAX_CHANNELS_PER_STREAM,
     maxBacklogBytes: e.SSE_MAX_BACKLOG_BYTES,
     maxReplayBytes: e.SSE_MAX_REPLAY_BYTES,
+    maxRewind: e.SSE_MAX_REWIND,
     maxStreamSeconds:
       env.SSE_MAX_STREAM_SECONDS === undefined || env.SSE_MAX_STREAM_SECONDS === ""
         ? e.VERCEL

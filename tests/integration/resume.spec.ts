@@ -39,6 +39,31 @@ for (const server of STREAM_SERVERS) {
       both.close();
     });
 
+    test("?rewind=N shows a channel's last N events, then live ones, each once", async () => {
+      const channel = uniqueChannel("rewind");
+      for (let i = 0; i < 20; i++) await publish(channel, String(i));
+      const s = await openStream(`${app()}/stream?channel=${channel}&rewind=10`);
+      await publish(channel, "live");
+      const events = await s.waitForEvents(11);
+      expect(events.map((e) => e.data)).toEqual([
+        ...Array.from({ length: 10 }, (_, i) => String(i + 10)),
+        "live",
+      ]);
+      // A reconnect resumes from where it stood: no rewind twice.
+      s.close();
+      await publish(channel, "missed");
+      const again = await openStream(`${app()}/stream?channel=${channel}&rewind=10`, {
+        "Last-Event-ID": s.lastEventId ?? "",
+      });
+      expect((await again.waitForEvents(1)).map((e) => e.data)).toEqual(["missed"]);
+      again.close();
+      for (const bad of ["101", "-1", "x"]) {
+        const refused = await fetch(`${app()}/stream?channel=${channel}&rewind=${bad}`);
+        expect(refused.status).toBe(400);
+        expect((await refused.json()).error.code).toBe("invalid_rewind");
+      }
+    });
+
     test("a resume that missed more than the backlog bound (1 MiB) completes", async () => {
       test.setTimeout(60_000);
       const channel = uniqueChannel("big");

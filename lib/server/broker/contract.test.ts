@@ -196,6 +196,21 @@ describe.each(brokers)("broker contract: %s", (_name, makeBroker) => {
       expect((await broker.readSince(channel, ids[4])).entries).toEqual([]);
     });
 
+    it("reads a channel's newest events, oldest first, for a rewind", async () => {
+      const channel = freshChannel();
+      expect(await broker.readLatest(channel, 5)).toEqual({
+        gap: false,
+        lastId: "0-0",
+        entries: [],
+      });
+      const ids = await publishAll(broker, channel, 5);
+      const latest = await broker.readLatest(channel, 3);
+      expect(latest.entries.map((e) => e.id)).toEqual(ids.slice(2));
+      expect(latest).toMatchObject({ gap: false, lastId: ids[4] });
+      expect((await broker.readLatest(channel, 10)).entries.map((e) => e.id)).toEqual(ids);
+      expect(decoder.decode(latest.entries[0].frame)).toBe(`data: 3\nid: ${ids[2]}\n\n`);
+    });
+
     it("reads history in pages", async () => {
       const channel = freshChannel();
       const ids = await publishAll(broker, channel, 5);

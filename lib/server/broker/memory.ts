@@ -90,6 +90,18 @@ export class MemoryBroker implements Broker {
     return { gap: false, lastId, entries: entries.map(({ id, frame }) => ({ id, frame })) };
   }
 
+  async readLatest(channel: string, count: number): Promise<Replay> {
+    const history = this.channels.get(channel);
+    if (history === undefined) return { gap: false, lastId: ORIGIN_ID, entries: [] };
+    this.trim(history, Date.now());
+    const entries = count > 0 ? history.entries.slice(-count) : [];
+    return {
+      gap: false,
+      lastId: history.lastId,
+      entries: entries.map(({ id, frame }) => ({ id, frame })),
+    };
+  }
+
   async subscribe(channel: string, listener: FrameListener): Promise<void> {
     this.listeners.add(channel, listener);
   }

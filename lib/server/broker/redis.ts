@@ -16,6 +16,7 @@ import { errorMessage, withTimeout } from "@/lib/server/broker/with-timeout";
 import { createLogger } from "@/lib/server/log";
 import { encodeEnvelope, isEnvelope } from "@/lib/sse/envelope";
 import { closeFrame, frameId, isCompleteFrame } from "@/lib/sse/frame";
+import { ORIGIN_ID } from "@/lib/sse/ids";
 
 /** Options for the Redis broker: a `url`, or the seed nodes of a Redis Cluster. */
 export interface RedisBrokerOptions {
@@ -278,6 +279,21 @@ export class RedisBroker implements Broker {
     }));
     this.heads.seeRead(ticket, channel, lastId);
     return { gap: status === "gap", lastId, entries };
+  }
+
+  async readLatest(channel: string, count: number): Promise<Replay> {
+    if (count <= 0) return this.readSince(channel, undefined);
+    // Trimming only ever removes the oldest entries, so the newest entry is the newest id
+    // (an empty or expired history has neither).
+    const rows = (await this.withTimeout(
+      "history read",
+      this.getPublisher().xrevrange(this.names.history(channel), "+", "-", "COUNT", count),
+    )) as Array<[string, string[]]>;
+    const entries: HistoryEntry[] = rows.reverse().map(([id, fields]) => ({
+      id,
+      frame: Buffer.from(closeFrame(fields[1], id)),
+    }));
+    return { gap: false, lastId: entries.at(-1)?.id ?? ORIGIN_ID, entries };
   }
 
   subscribe(channel: string, listener: FrameListener): Promise<void> {

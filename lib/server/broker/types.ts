@@ -72,6 +72,11 @@ export interface Broker {
    */
   readSince(channel: string, position: string | undefined, limit?: number): Promise<Replay>;
   /**
+   * The newest `count` events of a channel, oldest first, and its newest position: what a
+   * stream that asks to rewind shows before going live.
+   */
+  readLatest(channel: string, count: number): Promise<Replay>;
+  /**
    * Adds a listener; resolves once the subscription is confirmed, so every event published
    * afterwards reaches it. Rejects with BrokerUnavailableError if that takes too long; the
    * caller still removes the listener.

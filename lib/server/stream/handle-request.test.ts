@@ -3,7 +3,9 @@ import { describe, expect, inject, it, vi } from "vitest";
 import { MemoryBroker } from "@/lib/server/broker/memory";
 import { RedisBroker } from "@/lib/server/broker/redis";
 import type { Broker, FrameListener } from "@/lib/server/broker/types";
+import { handleStreamRequest } from "@/lib/server/stream/handle-request";
 import { countOpenStreams, localPresence, streamCounters } from "@/lib/server/stream/registry";
+import { toWebResponse } from "@/lib/server/stream/sinks";
 import { openEventStream } from "@/tests/support/open-stream";
 import { getFreePort } from "@/tests/support/ports";
 import { textReader } from "@/tests/support/read-stream";
@@ -192,6 +194,47 @@ describe("resume with history (memory broker)", () => {
     const events = await resumed.waitForEvents(4);
     expect(events.map((e) => e.data)).toEqual(["2", "3", "4", "5"]);
     resumed.close();
+  });
+
+  it("rewinds channels without a position and resumes the others", async () => {
+    const [a, b] = [channel(), channel()];
+    for (let i = 0; i < 4; i++) await broker.publish(a, body(`a${i}`));
+    const onA = await connect([a]);
+    await broker.publish(a, body("a4"));
+    await onA.waitForEvents(1);
+    onA.close();
+    for (let i = 0; i < 4; i++) await broker.publish(b, body(`b${i}`));
+    await broker.publish(a, body("a5"));
+    // `a` has a position (resumes: a5 only), `b` has none (rewinds 2: b2, b3).
+    const abort = new AbortController();
+    const url = new URL("http://localhost/stream?rewind=2");
+    for (const name of [a, b]) url.searchParams.append("channel", name);
+    const response = toWebResponse(
+      await handleStreamRequest(
+        new Request(url, { headers: { "Last-Event-ID": `${a}/${a}=${onA.lastEventId}` } }),
+        abort.signal,
+        { ...streamOptions(broker, abort.signal) },
+      ),
+    );
+    const s = parseEventStream(response.body as ReadableStream<Uint8Array>);
+    const events = await s.waitForEvents(3);
+    expect(events.map((e) => e.data).sort()).toEqual(["a5", "b2", "b3"]);
+    abort.abort();
+  });
+
+  it("refuses a rewind that is not a whole number up to SSE_MAX_REWIND, with 400", async () => {
+    for (const rewind of ["101", "-1", "abc", "1.5"]) {
+      const response = await handleStreamRequest(
+        new Request(`http://localhost/stream?rewind=${rewind}`),
+        new AbortController().signal,
+        { broker },
+      );
+      expect(response).toBeInstanceOf(Response);
+      expect((response as Response).status).toBe(400);
+      expect(
+        ((await (response as Response).json()) as { error: { code: string } }).error.code,
+      ).toBe("invalid_rewind");
+    }
   });
 
   it("sends reset when history no longer holds the position", async () => {

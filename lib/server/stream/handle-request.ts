@@ -20,7 +20,7 @@ import {
 } from "@/lib/server/stream/registry";
 import { Session } from "@/lib/server/stream/session";
 import type { OpenStream, StreamResult } from "@/lib/server/stream/sinks";
-import { helloFrame } from "@/lib/sse/frame";
+import { helloFrame, SseInputError } from "@/lib/sse/frame";
 
 /** How streams are served; every field defaults from the config (tests pass their own). */
 export interface StreamOptions {
@@ -62,10 +62,11 @@ export async function handleStreamRequest(
   }
   try {
     const { channels, access } = await authorizedStreamChannels(request);
+    const config = getConfig();
+    const rewind = readRewind(request, config.maxRewind);
     if (request.method === "HEAD") {
       return withCors(request, new Response(null, { headers: SSE_HEADERS }));
     }
-    const config = getConfig();
     const options: StreamOptions = {
       broker: overrides.broker ?? getBroker(),
       retryMs: config.retryMs,
@@ -82,6 +83,7 @@ export async function handleStreamRequest(
       ...options,
       expiresAt: access.expiresAt,
       client,
+      rewind,
     });
     installShutdown(config.shutdownTimeoutMs);
     return { ...stream, headers: { ...SSE_HEADERS, ...corsHeaders(request) } };
@@ -119,6 +121,21 @@ function refuseOverLimits(client: string, perClient: number, maxConnections: num
   }
 }
 
+/**
+ * `?rewind=N`: the last N events of each channel the client has no position in, before live
+ * ones (0 by default, at most SSE_MAX_REWIND).
+ * @throws SseInputError for anything but a whole number from 0 to `max` (400).
+ */
+export function readRewind(request: Request, max: number): number {
+  const value = new URL(request.url).searchParams.get("rewind");
+  if (value === null || value === "") return 0;
+  const rewind = Number(value);
+  if (!/^\d+$/.test(value) || rewind > max) {
+    throw new SseInputError("rewind", `rewind must be a whole number from 0 to ${max}`);
+  }
+  return rewind;
+}
+
 /** Where a request resumes from: the `Last-Event-ID` header, else `?lastEventId=`. */
 export function readLastEventId(request: Request): string | null {
   return (
@@ -140,7 +157,7 @@ async function openStream(
   channels: readonly string[],
   lastEventId: string | null,
   signal: AbortSignal,
-  options: StreamOptions & { expiresAt?: number; client: string },
+  options: StreamOptions & { expiresAt?: number; client: string; rewind: number },
 ): Promise<Omit<OpenStream, "headers">> {
   const { maxBacklogBytes } = options;
   // The client left before we started: nothing to subscribe, nobody to write to.
@@ -168,7 +185,7 @@ async function openStream(
   countClient(options.client, 1);
   signal.addEventListener("abort", onAbort, { once: true });
   try {
-    await session.start(lastEventId);
+    await session.start(lastEventId, options.rewind);
   } catch (error) {
     outbox.close("client");
     throw error;

@@ -36,6 +36,8 @@ export class Session {
   private closed = false;
   private readonly offRecover: () => void;
   private readonly counters = streamCounters();
+  /** Events to show first on channels the client has no position in (`?rewind=`), at start. */
+  private rewind = 0;
 
   readonly listener: FrameListener = (frame, id, channel) => {
     if (this.closed) return;
@@ -75,7 +77,8 @@ export class Session {
    * reaches the stream.
    * @throws BrokerUnavailableError when the broker cannot subscribe or read in time.
    */
-  async start(lastEventId: string | null): Promise<void> {
+  async start(lastEventId: string | null, rewind = 0): Promise<void> {
+    this.rewind = rewind;
     await Promise.all(this.channels.map((ch) => this.broker.subscribe(ch, this.listener)));
     let forceGap = false;
     if (lastEventId) {
@@ -137,9 +140,14 @@ export class Session {
     this.catchingUp = true;
     this.outbox.replaying = true;
     try {
+      // Channels without a position start at the live end, or `rewind` events before it.
+      const rewind = this.rewind;
+      this.rewind = 0;
       const replays = await Promise.all(
         channels.map((ch) =>
-          broker.readSince(ch, forceGap ? undefined : this.positions.get(ch), REPLAY_PAGE),
+          rewind > 0 && !forceGap && !this.positions.has(ch)
+            ? broker.readLatest(ch, rewind)
+            : broker.readSince(ch, forceGap ? undefined : this.positions.get(ch), REPLAY_PAGE),
         ),
       );
       if (this.closed) return;
@@ -149,10 +157,12 @@ export class Session {
       let replayedBytes = 0;
       channels.forEach((channel, i) => {
         const replay = replays[i];
-        if (gaps.includes(channel) || !this.positions.has(channel)) {
-          this.positions.set(channel, replay.lastId);
-        }
+        // A gap or no position: start from what this read says (a rewind's events, then
+        // its newest id), not from the old position.
+        const fresh = gaps.includes(channel) || !this.positions.has(channel);
+        if (fresh) this.positions.delete(channel);
         replayedBytes += this.replay(channel, replay.entries);
+        if (fresh && !this.positions.has(channel)) this.positions.set(channel, replay.lastId);
         if (replay.entries.length >= REPLAY_PAGE) unfinished.push(channel);
       });
       firstPage?.();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { encodeComment, encodeEvent, SseInputError } from "@/lib/sse/frame";
+import { encodeComment, encodeEvent, parseFrame, SseInputError } from "@/lib/sse/frame";
 
 // Flask-SSE's tests/test_message.py, case for case, in our wire format (`field: value`).
 describe("encodeEvent (Flask-SSE Message tests)", () => {
@@ -82,5 +82,17 @@ describe("encodeComment", () => {
   it("writes one comment line per line", () => {
     expect(encodeComment("hi")).toBe(": hi\n\n");
     expect(encodeComment("a\nb")).toBe(": a\n: b\n\n");
+  });
+});
+
+describe("parseFrame", () => {
+  it("reads a frame back into what EventSource would see", () => {
+    const frame = encodeEvent({ type: "update", data: "line 1\n line 2", id: "7-0" });
+    expect(parseFrame(frame)).toEqual({ type: "update", data: "line 1\n line 2", id: "7-0" });
+    expect(parseFrame(new TextEncoder().encode('data: {"a":1}\n\n'))).toEqual({
+      type: undefined,
+      data: '{"a":1}',
+      id: undefined,
+    });
   });
 });

@@ -167,3 +167,31 @@ export function replaceFrameId(
   const cut = id === undefined ? 1 : id.length + 6; // "\n" or "id: <id>\n\n"
   return [frame.subarray(0, frame.length - cut), encoder.encode(`id: ${newId}\n\n`)];
 }
+
+/** An event read back from its frame: what a browser's EventSource would see. */
+export interface ParsedFrame {
+  type: string | undefined;
+  data: string;
+  id: string | undefined;
+}
+
+/**
+ * Reads one frame back into its fields (the SSE parsing rules: one leading space after the
+ * colon is dropped, `data:` lines join with LF). For the history API; streams never parse.
+ */
+export function parseFrame(frame: Uint8Array | string): ParsedFrame {
+  const text = typeof frame === "string" ? frame : new TextDecoder().decode(frame);
+  const data: string[] = [];
+  let type: string | undefined;
+  let id: string | undefined;
+  for (const line of text.split(LINE_BREAK)) {
+    const colon = line.indexOf(":");
+    if (colon <= 0) continue;
+    const field = line.slice(0, colon);
+    const value = line.slice(colon + (line[colon + 1] === " " ? 2 : 1));
+    if (field === "data") data.push(value);
+    else if (field === "event") type = value;
+    else if (field === "id") id = value;
+  }
+  return { type, data: data.join("\n"), id };
+}

@@ -7,6 +7,7 @@ import {
   BrokerUnavailableError,
   type FrameListener,
   type HistoryOptions,
+  type HistoryPageQuery,
 } from "@/lib/server/broker/types";
 import { compareStreamIds, isStreamId } from "@/lib/sse/ids";
 import { getFreePort } from "@/tests/support/ports";
@@ -209,6 +210,21 @@ describe.each(brokers)("broker contract: %s", (_name, makeBroker) => {
       expect(latest).toMatchObject({ gap: false, lastId: ids[4] });
       expect((await broker.readLatest(channel, 10)).entries.map((e) => e.id)).toEqual(ids);
       expect(decoder.decode(latest.entries[0].frame)).toBe(`data: 3\nid: ${ids[2]}\n\n`);
+    });
+
+    it("reads pages of history between ids, either way round, for the history API", async () => {
+      const channel = freshChannel();
+      const ids = await publishAll(broker, channel, 5);
+      const page = (query: Omit<HistoryPageQuery, "limit">, limit = 10) =>
+        broker.readPage(channel, { limit, ...query }).then((entries) => entries.map((e) => e.id));
+      expect(await page({ newestFirst: true }, 2)).toEqual([ids[4], ids[3]]);
+      expect(await page({ newestFirst: false }, 2)).toEqual([ids[0], ids[1]]);
+      expect(await page({ newestFirst: true, before: ids[3], after: ids[0] })).toEqual([
+        ids[2],
+        ids[1],
+      ]);
+      expect(await page({ newestFirst: false, after: ids[3] })).toEqual([ids[4]]);
+      expect(await broker.readPage(freshChannel(), { limit: 5, newestFirst: true })).toEqual([]);
     });
 
     it("reads history in pages", async () => {

@@ -5,6 +5,7 @@ import type {
   FrameListener,
   HistoryEntry,
   HistoryOptions,
+  HistoryPageQuery,
   OutgoingEvent,
   PublishResult,
   Replay,
@@ -100,6 +101,20 @@ export class MemoryBroker implements Broker {
       lastId: history.lastId,
       entries: entries.map(({ id, frame }) => ({ id, frame })),
     };
+  }
+
+  async readPage(channel: string, page: HistoryPageQuery): Promise<HistoryEntry[]> {
+    const history = this.channels.get(channel);
+    if (history === undefined) return [];
+    this.trim(history, Date.now());
+    const { after, before, limit, newestFirst } = page;
+    const inRange = history.entries.filter(
+      (entry) =>
+        (after === undefined || compareStreamIds(entry.id, after) > 0) &&
+        (before === undefined || compareStreamIds(entry.id, before) < 0),
+    );
+    const ordered = newestFirst ? inRange.reverse() : inRange;
+    return ordered.slice(0, limit).map(({ id, frame }) => ({ id, frame }));
   }
 
   async subscribe(channel: string, listener: FrameListener): Promise<void> {

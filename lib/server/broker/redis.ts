@@ -8,6 +8,7 @@ import type {
   FrameListener,
   HistoryEntry,
   HistoryOptions,
+  HistoryPageQuery,
   OutgoingEvent,
   PublishResult,
   Replay,
@@ -294,6 +295,22 @@ export class RedisBroker implements Broker {
       frame: Buffer.from(closeFrame(fields[1], id)),
     }));
     return { gap: false, lastId: entries.at(-1)?.id ?? ORIGIN_ID, entries };
+  }
+
+  async readPage(channel: string, page: HistoryPageQuery): Promise<HistoryEntry[]> {
+    const { after, before, limit, newestFirst } = page;
+    // Exclusive bounds: `(id`. The ids were validated as stream ids by the caller.
+    const low = after === undefined ? "-" : `(${after}`;
+    const high = before === undefined ? "+" : `(${before}`;
+    const key = this.names.history(channel);
+    const publisher = this.getPublisher();
+    const rows = (await this.withTimeout(
+      "history read",
+      newestFirst
+        ? publisher.xrevrange(key, high, low, "COUNT", limit)
+        : publisher.xrange(key, low, high, "COUNT", limit),
+    )) as Array<[string, string[]]>;
+    return rows.map(([id, fields]) => ({ id, frame: Buffer.from(closeFrame(fields[1], id)) }));
   }
 
   subscribe(channel: string, listener: FrameListener): Promise<void> {

@@ -43,6 +43,14 @@ export interface Replay {
   entries: HistoryEntry[];
 }
 
+/** Which page of history to read (`readPage`). */
+export interface HistoryPageQuery {
+  limit: number;
+  after?: string;
+  before?: string;
+  newestFirst: boolean;
+}
+
 /** History bounds. Either at 0 turns history off. */
 export interface HistoryOptions {
   /** Events kept per channel (default 1000). */
@@ -76,6 +84,11 @@ export interface Broker {
    * stream that asks to rewind shows before going live.
    */
   readLatest(channel: string, count: number): Promise<Replay>;
+  /**
+   * One page of a channel's history for the history API: at most `limit` events strictly
+   * after `after` and before `before` (either optional), newest first or oldest first.
+   */
+  readPage(channel: string, page: HistoryPageQuery): Promise<HistoryEntry[]>;
   /**
    * Adds a listener; resolves once the subscription is confirmed, so every event published
    * afterwards reaches it. Rejects with BrokerUnavailableError if that takes too long; the

@@ -14,6 +14,8 @@ interface Entry {
   id: string;
   data: string;
   delayMs: number | undefined;
+  /** Published before this connection opened: rewound (or replayed) from history. */
+  history: boolean;
 }
 
 const MAX_LOG = 100;
@@ -77,12 +79,16 @@ export function Playground({
   const [resumed, setResumed] = useState(false);
   const [reset, setReset] = useState(false);
   const [counts, setCounts] = useState<Record<string, number>>({});
+  const [rewind, setRewind] = useState(0);
   const seq = useRef(0);
+  // When the current stream was asked for: events published before it came from history.
+  const requestedAt = useRef(Date.now());
 
   const url = useMemo(() => {
     if (!connected || selected.length === 0) return null;
     const query = new URLSearchParams(selected.map((c) => ["channel", c]));
     if (selected.includes(privateChannel)) query.set("token", token);
+    requestedAt.current = Date.now();
     return `/stream?${query}`;
   }, [connected, selected, privateChannel, token]);
 
@@ -98,6 +104,7 @@ export function Playground({
           id: meta.id,
           data: typeof data === "string" ? data : JSON.stringify(data),
           delayMs: publishedAt === undefined ? undefined : Math.max(0, Date.now() - publishedAt),
+          history: publishedAt !== undefined && publishedAt < requestedAt.current,
         },
         ...entries,
       ].slice(0, MAX_LOG),
@@ -107,6 +114,7 @@ export function Playground({
   const { status, error, reconnect } = useEventSource(url, {
     events,
     onReset: () => setReset(true),
+    rewind,
   });
 
   // "resumed": open again on the URL that was open before (a reconnect, not a new choice).
@@ -231,6 +239,19 @@ export function Playground({
             >
               Drop connection
             </button>
+            <label className="flex items-center gap-1 text-xs">
+              Rewind
+              <input
+                type="number"
+                name="rewind"
+                min={0}
+                max={100}
+                value={rewind}
+                onChange={(e) => setRewind(Math.max(0, Math.min(100, Number(e.target.value) || 0)))}
+                className={`${input} w-16`}
+                title="Show each channel's last N events first (?rewind=N)"
+              />
+            </label>
             <span
               role="status"
               data-testid="pg-status"
@@ -327,6 +348,7 @@ export function Playground({
               data-testid="pg-event"
               data-channel={entry.channel}
               data-type={entry.type}
+              data-history={entry.history}
               className="rounded-lg bg-zinc-50 px-2.5 py-1.5 font-mono text-xs dark:bg-zinc-800"
             >
               <div className="flex flex-wrap gap-x-3 text-zinc-500">
@@ -338,7 +360,13 @@ export function Playground({
                 <span className="truncate" title={entry.id}>
                   {entry.id}
                 </span>
-                {entry.delayMs !== undefined && <span>{entry.delayMs} ms</span>}
+                {entry.history ? (
+                  <span className="rounded bg-amber-100 px-1 text-amber-900 dark:bg-amber-900 dark:text-amber-100">
+                    history
+                  </span>
+                ) : (
+                  entry.delayMs !== undefined && <span>{entry.delayMs} ms</span>
+                )}
               </div>
               <div data-testid="pg-event-data" className="break-all">
                 {entry.data}

@@ -99,3 +99,27 @@ test("without Redis, a Server Action's publish reaches the page's Node-served st
   expect(health.sinks.node).toBeGreaterThan(0);
   await page.close();
 });
+
+test("rewind: a page opened after 20 events shows the last 10, marked as history, then live ones, each once", async ({
+  page,
+}) => {
+  const channel = `rewind-${Date.now().toString(36)}`;
+  for (let i = 0; i < 20; i++) await publishViaApi({ channel, data: `old-${i}` });
+  // One stream on the new channel only, asked with rewind 10.
+  await page.getByRole("checkbox", { name: "news" }).uncheck();
+  await page.getByRole("checkbox", { name: "chat" }).uncheck();
+  await page.locator('input[name="rewind"]').fill("10");
+  await page.getByPlaceholder("another-channel").fill(channel);
+  await page.getByRole("button", { name: "Add" }).click();
+  const onChannel = page.locator(`[data-testid="pg-event"][data-channel="${channel}"]`);
+  await expect(onChannel).toHaveCount(10);
+  await expect(onChannel.and(page.locator('[data-history="true"]'))).toHaveCount(10);
+  // Newest first in the log: old-19 down to old-10.
+  await expect(onChannel.getByTestId("pg-event-data")).toHaveText(
+    Array.from({ length: 10 }, (_, i) => `old-${19 - i}`),
+  );
+  await publishViaApi({ channel, data: "live" });
+  await expect(onChannel).toHaveCount(11);
+  await expect(onChannel.first()).toHaveAttribute("data-history", "false");
+  await expect(onChannel.first().getByTestId("pg-event-data")).toHaveText("live");
+});

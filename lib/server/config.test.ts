@@ -19,6 +19,8 @@ describe("parseConfig", () => {
       publishMaxBytes: 65536,
       historyMaxLength: 1000,
       historyTtlSeconds: 3600,
+      historyKeepLast: 50,
+      historyIdleTtlSeconds: 604800,
       maxConnections: 20000,
       maxChannelLength: 128,
       secret: undefined,

@@ -62,6 +62,8 @@ const ENV_SCHEMA = z.object({
   SSE_PUBLISH_MAX_BYTES: integer(64 * 1024, 64, 16 * 1024 * 1024),
   SSE_HISTORY_MAX_LEN: integer(1000, 0, 1_000_000),
   SSE_HISTORY_TTL_SECONDS: integer(3600, 0, 30 * 24 * 3600),
+  SSE_HISTORY_KEEP_LAST: integer(50, 0, 1_000_000),
+  SSE_HISTORY_IDLE_TTL_SECONDS: integer(7 * 24 * 3600, 0, 90 * 24 * 3600),
   SSE_SECRET: optionalString(z.string().min(32, "must be at least 32 characters")),
   SSE_PRIVATE_PREFIX: z.preprocess(blankToUndefined, z.string().default("private-")),
   SSE_TOKEN_TTL_SECONDS: integer(3600, 1, 30 * 24 * 3600),
@@ -148,8 +150,12 @@ export interface SseConfig {
   publishMaxBytes: number;
   /** Events kept per channel for resume (default 1000); 0 turns history off. */
   historyMaxLength: number;
-  /** Seconds an event stays in history (default 3600); 0 turns history off. */
+  /** Seconds an event stays in history (default 3600); 0 turns history off... */
   historyTtlSeconds: number;
+  /** ...except a channel's newest N (default 50), so an idle room does not open empty... */
+  historyKeepLast: number;
+  /** ...kept until the channel has had no publish for this long (default 7 days). */
+  historyIdleTtlSeconds: number;
   /** HMAC key for channel tokens; undefined: a random key per process (single instance only). */
   secret: string | undefined;
   /** Channels starting with this need a token (default `private-`). */
@@ -234,6 +240,8 @@ export function parseConfig(env: Record<string, string | undefined>): SseConfig 
     publishMaxBytes: e.SSE_PUBLISH_MAX_BYTES,
     historyMaxLength: e.SSE_HISTORY_MAX_LEN,
     historyTtlSeconds: e.SSE_HISTORY_TTL_SECONDS,
+    historyKeepLast: e.SSE_HISTORY_KEEP_LAST,
+    historyIdleTtlSeconds: e.SSE_HISTORY_IDLE_TTL_SECONDS,
     maxConnections: e.SSE_MAX_CONNECTIONS,
     maxChannelLength: e.SSE_MAX_CHANNEL_LENGTH,
     secret: e.SSE_SECRET,

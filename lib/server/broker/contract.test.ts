@@ -227,6 +227,25 @@ describe.each(brokers)("broker contract: %s", (_name, makeBroker) => {
       expect(await broker.readPage(freshChannel(), { limit: 5, newestFirst: true })).toEqual([]);
     });
 
+    it("keeps a channel's newest events past the TTL (keepLast), while it is not idle", async () => {
+      const keeping = makeBroker({
+        maxLength: 100,
+        ttlSeconds: 1,
+        keepLast: 2,
+        idleTtlSeconds: 60,
+      })();
+      const channel = freshChannel();
+      const ids = await publishAll(keeping, channel, 4);
+      // Past the TTL: a time-based rule, so time has to pass.
+      await new Promise((resolve) => setTimeout(resolve, 1100));
+      const newest = await keeping.publish(channel, event("new"));
+      const kept = await keeping.readLatest(channel, 10);
+      expect(kept.entries.map((e) => e.id)).toEqual([ids[3], newest.id]);
+      // A position among the trimmed ones is a gap, said as such.
+      expect((await keeping.readSince(channel, ids[0])).gap).toBe(true);
+      await keeping.close();
+    });
+
     it("reads history in pages", async () => {
       const channel = freshChannel();
       const ids = await publishAll(broker, channel, 5);

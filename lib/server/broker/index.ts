@@ -16,7 +16,12 @@ export {
 /** Builds the broker the configuration asks for: Redis Cluster, Redis, else in-memory. */
 export function createBroker(): Broker {
   const config = getConfig();
-  const history = { maxLength: config.historyMaxLength, ttlSeconds: config.historyTtlSeconds };
+  const history = {
+    maxLength: config.historyMaxLength,
+    ttlSeconds: config.historyTtlSeconds,
+    keepLast: config.historyKeepLast,
+    idleTtlSeconds: config.historyIdleTtlSeconds,
+  };
   const redis = {
     timeoutMs: config.redisTimeoutMs,
     history,

@@ -24,6 +24,7 @@ interface ChannelHistory {
   maxDeletedId: string;
   /** Idempotency keys -> the result of their first publish, with the time it was seen. */
   keys: Map<string, { id: string; at: number }>;
+  lastPublishAt: number;
 }
 
 /**
@@ -38,11 +39,28 @@ export class MemoryBroker implements Broker {
   private readonly channels = new Map<string, ChannelHistory>();
   private readonly maxLength: number;
   private readonly ttlMs: number;
+  private readonly keepLast: number;
+  /** How long a channel's history outlives its last publish (as the Redis key's expiry). */
+  private readonly idleMs: number;
 
   constructor(history: HistoryOptions = { maxLength: 1000, ttlSeconds: 3600 }) {
     this.history = history.maxLength > 0 && history.ttlSeconds > 0;
     this.maxLength = history.maxLength;
     this.ttlMs = history.ttlSeconds * 1000;
+    this.keepLast = history.keepLast ?? 0;
+    this.idleMs = Math.max(this.ttlMs, (history.idleTtlSeconds ?? history.ttlSeconds) * 1000);
+  }
+
+  /** A channel's history, trimmed; undefined when it has none or it expired while idle. */
+  private current(channel: string, now: number): ChannelHistory | undefined {
+    const history = this.channels.get(channel);
+    if (history === undefined) return undefined;
+    if (now - history.lastPublishAt > this.idleMs) {
+      this.channels.delete(channel);
+      return undefined;
+    }
+    this.trim(history, now);
+    return history;
   }
 
   async publish(channel: string, event: OutgoingEvent): Promise<PublishResult> {
@@ -61,6 +79,7 @@ export class MemoryBroker implements Broker {
     const frame = frameBytes(closeFrame(event.body, id));
     history.entries.push({ id, frame, at: now });
     history.lastId = id;
+    history.lastPublishAt = now;
     if (event.id !== undefined) history.keys.set(event.id, { id, at: now });
     this.trim(history, now);
     const receivers = this.listeners.dispatch(channel, frame, id) > 0 ? 1 : 0;
@@ -72,8 +91,7 @@ export class MemoryBroker implements Broker {
     position: string | undefined,
     limit = Number.POSITIVE_INFINITY,
   ): Promise<Replay> {
-    const history = this.channels.get(channel);
-    if (history !== undefined) this.trim(history, Date.now());
+    const history = this.current(channel, Date.now());
     const lastId = history?.lastId ?? ORIGIN_ID;
     if (position === undefined) return { gap: false, lastId, entries: [] };
     if (history === undefined) {
@@ -92,9 +110,8 @@ export class MemoryBroker implements Broker {
   }
 
   async readLatest(channel: string, count: number): Promise<Replay> {
-    const history = this.channels.get(channel);
+    const history = this.current(channel, Date.now());
     if (history === undefined) return { gap: false, lastId: ORIGIN_ID, entries: [] };
-    this.trim(history, Date.now());
     const entries = count > 0 ? history.entries.slice(-count) : [];
     return {
       gap: false,
@@ -104,9 +121,8 @@ export class MemoryBroker implements Broker {
   }
 
   async readPage(channel: string, page: HistoryPageQuery): Promise<HistoryEntry[]> {
-    const history = this.channels.get(channel);
+    const history = this.current(channel, Date.now());
     if (history === undefined) return [];
-    this.trim(history, Date.now());
     const { after, before, limit, newestFirst } = page;
     const inRange = history.entries.filter(
       (entry) =>
@@ -141,12 +157,17 @@ export class MemoryBroker implements Broker {
   async close(): Promise<void> {}
 
   private channelHistory(channel: string, now: number): ChannelHistory {
-    let history = this.channels.get(channel);
+    let history = this.current(channel, now);
     if (history === undefined) {
-      history = { entries: [], lastId: ORIGIN_ID, maxDeletedId: ORIGIN_ID, keys: new Map() };
+      history = {
+        entries: [],
+        lastId: ORIGIN_ID,
+        maxDeletedId: ORIGIN_ID,
+        keys: new Map(),
+        lastPublishAt: now,
+      };
       this.channels.set(channel, history);
     }
-    this.trim(history, now);
     return history;
   }
 
@@ -160,7 +181,8 @@ export class MemoryBroker implements Broker {
   private trim(history: ChannelHistory, now: number): void {
     const { entries } = history;
     let drop = Math.max(0, entries.length - this.maxLength);
-    while (drop < entries.length && now - entries[drop].at > this.ttlMs) drop++;
+    // Older than the TTL goes, but the newest `keepLast` stay (until the channel idles out).
+    while (entries.length - drop > this.keepLast && now - entries[drop].at > this.ttlMs) drop++;
     if (drop > 0) {
       history.maxDeletedId = entries[drop - 1].id;
       entries.splice(0, drop);

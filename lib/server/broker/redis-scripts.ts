@@ -10,7 +10,8 @@ import "server-only";
  * KEYS[1] history stream, KEYS[2] idempotency key (same slot; unused when ARGV[5] is "0")
  * ARGV[1] pub/sub channel, ARGV[2] frame body, ARGV[3] max length, ARGV[4] TTL in seconds,
  * ARGV[5] "1" when KEYS[2] is an idempotency key, ARGV[6] PUBLISH, or SPUBLISH on a cluster
- * (sharded pub/sub: the channel hashes to the same slot as the keys' `{channel}` tag)
+ * (sharded pub/sub: the channel hashes to the same slot as the keys' `{channel}` tag),
+ * ARGV[7] events kept past the TTL (the newest N), ARGV[8] seconds an idle channel keeps them
  * Returns { id, receivers } or { first id, -1 } for a duplicate.
  */
 export const PUBLISH_SCRIPT = `
@@ -29,10 +30,15 @@ local function drop(entries)
 end
 local excess = redis.call('XLEN', KEYS[1]) - tonumber(ARGV[3])
 if excess > 0 then drop(redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', excess)) end
+-- Events older than the TTL go, but the newest ARGV[7] stay; the stream itself lives until
+-- the channel has been idle for the longer of the two times.
 local now = redis.call('TIME')
 local minid = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) - tonumber(ARGV[4]) * 1000
-if minid > 0 then drop(redis.call('XRANGE', KEYS[1], '-', '(' .. minid .. '-0', 'COUNT', 100)) end
-redis.call('EXPIRE', KEYS[1], ARGV[4])
+local removable = redis.call('XLEN', KEYS[1]) - tonumber(ARGV[7])
+if minid > 0 and removable > 0 then
+  drop(redis.call('XRANGE', KEYS[1], '-', '(' .. minid .. '-0', 'COUNT', math.min(100, removable)))
+end
+redis.call('EXPIRE', KEYS[1], math.max(tonumber(ARGV[4]), tonumber(ARGV[8])))
 if ARGV[5] == '1' then redis.call('SET', KEYS[2], id, 'EX', ARGV[4]) end
 local receivers = redis.call(ARGV[6], ARGV[1], ARGV[2] .. 'id: ' .. id .. '\\n\\n')
 return {id, receivers}

@@ -53,6 +53,8 @@ type Scripted = Client & {
     ttl: number,
     keyed: string,
     publishCommand: string,
+    keepLast: number,
+    idleTtl: number,
   ): Promise<[string, number]>;
   sseReadSince(
     stream: string,
@@ -236,7 +238,12 @@ export class RedisBroker implements Broker {
       const receivers = await this.withTimeout("publish", sent);
       return { id: event.id, receivers, duplicate: false };
     }
-    const { maxLength, ttlSeconds } = this.historyOptions;
+    const {
+      maxLength,
+      ttlSeconds,
+      keepLast = 0,
+      idleTtlSeconds = ttlSeconds,
+    } = this.historyOptions;
     const keyed = event.id !== undefined;
     const [id, receivers] = await this.withTimeout(
       "publish",
@@ -249,6 +256,8 @@ export class RedisBroker implements Broker {
         ttlSeconds,
         keyed ? "1" : "0",
         this.sharded ? "SPUBLISH" : "PUBLISH",
+        keepLast,
+        idleTtlSeconds,
       ),
     );
     return receivers < 0

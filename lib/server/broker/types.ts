@@ -51,12 +51,16 @@ export interface HistoryPageQuery {
   newestFirst: boolean;
 }
 
-/** History bounds. Either at 0 turns history off. */
+/** History bounds. Either of the first two at 0 turns history off. */
 export interface HistoryOptions {
   /** Events kept per channel (default 1000). */
   maxLength: number;
-  /** Seconds an event is kept (default 3600). */
+  /** Seconds an event is kept (default 3600)... */
   ttlSeconds: number;
+  /** ...except the newest N of a channel (default 0), kept while it is not idle longer than: */
+  keepLast?: number;
+  /** Seconds after a channel's last publish that those stay (default: `ttlSeconds`). */
+  idleTtlSeconds?: number;
 }
 
 /**

@@ -5,6 +5,7 @@ import { requestCounters } from "@/lib/server/counters";
 import { assertChannel, DEFAULT_CHANNEL } from "@/lib/sse/channel";
 import { type EventData, RESERVED_EVENT_TYPES } from "@/lib/sse/events";
 import { assertFieldValue, encodeEventBody, SseInputError } from "@/lib/sse/frame";
+import { isStreamId } from "@/lib/sse/ids";
 import { parsePublishRequest, requestChannels } from "@/lib/sse/publish-request";
 
 /** Options of `publish`, as Flask-SSE's `sse.publish(data, type, id, retry, channel)`. */
@@ -82,4 +83,17 @@ export async function publishRequest(body: unknown): Promise<PublishApiResult> {
     })),
   );
   return { events, receivers: events.reduce((sum, e) => sum + e.receivers, 0) };
+}
+
+/**
+ * Deletes one event from a channel's history, for moderation: history reads, rewinds and
+ * resuming clients skip it from now on (streams that had it live keep it).
+ * @returns false when the id is not (or no longer) in the channel's history.
+ * @throws SseInputError for an invalid channel or id.
+ * @throws BrokerUnavailableError when Redis does not answer in time.
+ */
+export async function deleteEvent(channel: string, id: string): Promise<boolean> {
+  assertChannel(channel, getConfig().maxChannelLength);
+  if (!isStreamId(id)) throw new SseInputError("id", "id must be an event id like 1700000000000-0");
+  return getBroker().deleteEvent(channel, id);
 }

@@ -246,6 +246,30 @@ describe.each(brokers)("broker contract: %s", (_name, makeBroker) => {
       await keeping.close();
     });
 
+    it("deletes an event for moderation: every read skips it, positions stay valid", async () => {
+      const channel = freshChannel();
+      const ids = await publishAll(broker, channel, 5);
+      expect(await broker.deleteEvent(channel, ids[1])).toBe(true);
+      expect(await broker.deleteEvent(channel, "1-0")).toBe(false);
+      const all = await broker.readSince(channel, "0-0");
+      expect(all.entries.map((e) => e.id)).toEqual([ids[0], ids[2], ids[3], ids[4]]);
+      // A page of only deleted events still moves on: `through` and `more` say where.
+      const page = await broker.readSince(channel, ids[0], 1);
+      expect(page).toMatchObject({ gap: false, entries: [], through: ids[1], more: true });
+      // Resuming from the deleted event itself is no gap.
+      const after = await broker.readSince(channel, ids[1]);
+      expect(after.gap).toBe(false);
+      expect(after.entries.map((e) => e.id)).toEqual(ids.slice(2));
+      expect((await broker.readLatest(channel, 4)).entries.map((e) => e.id)).toEqual([
+        ids[0],
+        ids[2],
+        ids[3],
+        ids[4],
+      ]);
+      const listed = await broker.readPage(channel, { limit: 10, newestFirst: false });
+      expect(listed.map((e) => e.id)).not.toContain(ids[1]);
+    });
+
     it("reads history in pages", async () => {
       const channel = freshChannel();
       const ids = await publishAll(broker, channel, 5);
@@ -421,9 +445,10 @@ describe("redis broker specifics", () => {
     const monitor = await admin.monitor();
     const reads: string[][] = [];
     monitor.on("monitor", (_time: string, args: string[]) => {
-      // EVAL the first time on a connection, EVALSHA after; the read script has one key
-      // (the publish script two).
-      if (/^eval(sha)?$/i.test(args[0]) && args[2] === "1" && args[3] === key) reads.push(args);
+      // EVAL the first time on a connection, EVALSHA after; the read script's keys are the
+      // history stream and its deleted-ids set (the publish script's second is another).
+      const read = args[3] === key && args[4] === `sse:deleted:{${channel}}`;
+      if (/^eval(sha)?$/i.test(args[0]) && read) reads.push(args);
     });
     const fresh = { gap: false, lastId: id, entries: [] };
     for (let i = 0; i < 5; i++) {

@@ -25,6 +25,8 @@ interface ChannelHistory {
   /** Idempotency keys -> the result of their first publish, with the time it was seen. */
   keys: Map<string, { id: string; at: number }>;
   lastPublishAt: number;
+  /** Ids deleted by moderation: kept in the ring (positions stay valid), never read. */
+  deleted: Set<string>;
 }
 
 /**
@@ -103,16 +105,20 @@ export class MemoryBroker implements Broker {
     ) {
       return { gap: true, lastId, entries: [] };
     }
-    const entries = history.entries
+    const read = history.entries
       .filter((entry) => compareStreamIds(entry.id, position) > 0)
       .slice(0, limit);
-    return { gap: false, lastId, entries: entries.map(({ id, frame }) => ({ id, frame })) };
+    const entries = read
+      .filter((entry) => !history.deleted.has(entry.id))
+      .map(({ id, frame }) => ({ id, frame }));
+    return { gap: false, lastId, entries, through: read.at(-1)?.id, more: read.length >= limit };
   }
 
   async readLatest(channel: string, count: number): Promise<Replay> {
     const history = this.current(channel, Date.now());
     if (history === undefined) return { gap: false, lastId: ORIGIN_ID, entries: [] };
-    const entries = count > 0 ? history.entries.slice(-count) : [];
+    const alive = history.entries.filter((entry) => !history.deleted.has(entry.id));
+    const entries = count > 0 ? alive.slice(-count) : [];
     return {
       gap: false,
       lastId: history.lastId,
@@ -126,11 +132,19 @@ export class MemoryBroker implements Broker {
     const { after, before, limit, newestFirst } = page;
     const inRange = history.entries.filter(
       (entry) =>
+        !history.deleted.has(entry.id) &&
         (after === undefined || compareStreamIds(entry.id, after) > 0) &&
         (before === undefined || compareStreamIds(entry.id, before) < 0),
     );
     const ordered = newestFirst ? inRange.reverse() : inRange;
     return ordered.slice(0, limit).map(({ id, frame }) => ({ id, frame }));
+  }
+
+  async deleteEvent(channel: string, id: string): Promise<boolean> {
+    const history = this.current(channel, Date.now());
+    if (history === undefined || !history.entries.some((entry) => entry.id === id)) return false;
+    history.deleted.add(id);
+    return true;
   }
 
   async subscribe(channel: string, listener: FrameListener): Promise<void> {
@@ -165,6 +179,7 @@ export class MemoryBroker implements Broker {
         maxDeletedId: ORIGIN_ID,
         keys: new Map(),
         lastPublishAt: now,
+        deleted: new Set(),
       };
       this.channels.set(channel, history);
     }
@@ -185,7 +200,7 @@ export class MemoryBroker implements Broker {
     while (entries.length - drop > this.keepLast && now - entries[drop].at > this.ttlMs) drop++;
     if (drop > 0) {
       history.maxDeletedId = entries[drop - 1].id;
-      entries.splice(0, drop);
+      for (const entry of entries.splice(0, drop)) history.deleted.delete(entry.id);
     }
     for (const [key, seen] of history.keys) {
       if (now - seen.at <= this.ttlMs) break;

@@ -50,8 +50,10 @@ return {id, receivers}
  * have been trimmed, and (unless it is 0-0) it must still be in the stream or older than
  * the newest trimmed id. An expired or missing stream can resume only from 0-0.
  *
- * KEYS[1] history stream; ARGV[1] position ("" for none), ARGV[2] most entries to return
- * Returns { "ok" | "gap", last id, entries (XRANGE reply) }.
+ * KEYS[1] history stream, KEYS[2] its deleted ids (a set, same slot); ARGV[1] position (""
+ * for none), ARGV[2] most entries to read
+ * Returns { "ok" | "gap", last id, entries (XRANGE reply, deleted ones left out), the last id
+ * read ("" for none), 1 when the read stopped at its limit }.
  */
 export const READ_SINCE_SCRIPT = `
 local function cmp(a, b)
@@ -79,7 +81,18 @@ if position ~= '0-0' and cmp(position, deleted) > 0 then
   if #redis.call('XRANGE', KEYS[1], position, position) == 0 then return {'gap', last, {}} end
 end
 local entries = redis.call('XRANGE', KEYS[1], '(' .. position, '+', 'COUNT', ARGV[2])
-return {'ok', last, entries}
+local through = ''
+if #entries > 0 then through = entries[#entries][1] end
+local more = 0
+if #entries >= tonumber(ARGV[2]) then more = 1 end
+if redis.call('EXISTS', KEYS[2]) == 1 then
+  local kept = {}
+  for _, entry in ipairs(entries) do
+    if redis.call('SISMEMBER', KEYS[2], entry[1]) == 0 then kept[#kept + 1] = entry end
+  end
+  entries = kept
+end
+return {'ok', last, entries, through, more}
 `;
 
 /**
@@ -113,6 +126,11 @@ export class RedisNames {
   /** The idempotency key of a publisher-given id on a channel. */
   seen(channel: string, id: string): string {
     return `${this.prefix}seen:{${channel}}:${id}`;
+  }
+
+  /** Ids deleted from a channel's history by moderation (a set, expiring with it). */
+  deleted(channel: string): string {
+    return `${this.prefix}deleted:{${channel}}`;
   }
 
   /** The presence hash of a channel: instance id -> "count:expiresAtMs". */

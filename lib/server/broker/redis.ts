@@ -58,9 +58,10 @@ type Scripted = Client & {
   ): Promise<[string, number]>;
   sseReadSince(
     stream: string,
+    deleted: string,
     position: string,
     count: number,
-  ): Promise<[string, string, Array<[string, string[]]>]>;
+  ): Promise<[string, string, Array<[string, string[]]>, string?, number?]>;
 };
 
 /**
@@ -159,7 +160,7 @@ export class RedisBroker implements Broker {
     if (this.publisher === undefined) {
       const client = this.connect("publisher");
       client.defineCommand("ssePublish", { numberOfKeys: 2, lua: PUBLISH_SCRIPT });
-      client.defineCommand("sseReadSince", { numberOfKeys: 1, lua: READ_SINCE_SCRIPT });
+      client.defineCommand("sseReadSince", { numberOfKeys: 2, lua: READ_SINCE_SCRIPT });
       this.publisher = client as Scripted;
     }
     return this.publisher;
@@ -275,10 +276,11 @@ export class RedisBroker implements Broker {
       return { gap: false, lastId: head, entries: [] };
     }
     const ticket = this.heads.readTicket();
-    const [status, lastId, rows] = await this.withTimeout(
+    const [status, lastId, rows, through, more] = await this.withTimeout(
       "history read",
       this.getPublisher().sseReadSince(
         this.names.history(channel),
+        this.names.deleted(channel),
         position ?? "",
         Math.min(limit, this.historyOptions.maxLength),
       ),
@@ -288,22 +290,67 @@ export class RedisBroker implements Broker {
       frame: Buffer.from(closeFrame(fields[1], id)),
     }));
     this.heads.seeRead(ticket, channel, lastId);
-    return { gap: status === "gap", lastId, entries };
+    return {
+      gap: status === "gap",
+      lastId,
+      entries,
+      through: through || undefined,
+      more: more === undefined ? undefined : more === 1,
+    };
   }
 
   async readLatest(channel: string, count: number): Promise<Replay> {
     if (count <= 0) return this.readSince(channel, undefined);
     // Trimming only ever removes the oldest entries, so the newest entry is the newest id
     // (an empty or expired history has neither).
+    const publisher = this.getPublisher();
+    // Read past the deleted ones, so `count` events remain.
+    const deleted = await this.withTimeout(
+      "history read",
+      publisher.scard(this.names.deleted(channel)),
+    );
     const rows = (await this.withTimeout(
       "history read",
-      this.getPublisher().xrevrange(this.names.history(channel), "+", "-", "COUNT", count),
+      publisher.xrevrange(this.names.history(channel), "+", "-", "COUNT", count + deleted),
     )) as Array<[string, string[]]>;
-    const entries: HistoryEntry[] = rows.reverse().map(([id, fields]) => ({
-      id,
-      frame: Buffer.from(closeFrame(fields[1], id)),
-    }));
-    return { gap: false, lastId: entries.at(-1)?.id ?? ORIGIN_ID, entries };
+    const lastId = rows[0]?.[0] ?? ORIGIN_ID;
+    const entries = (await this.withoutDeleted(channel, rows)).slice(0, count).reverse();
+    return { gap: false, lastId, entries };
+  }
+
+  /** History rows as entries, minus the ids moderation deleted. */
+  private async withoutDeleted(
+    channel: string,
+    rows: Array<[string, string[]]>,
+  ): Promise<HistoryEntry[]> {
+    const deleted =
+      rows.length === 0
+        ? []
+        : await this.withTimeout(
+            "history read",
+            this.getPublisher().smembers(this.names.deleted(channel)),
+          );
+    const gone = new Set(deleted);
+    return rows
+      .filter(([id]) => !gone.has(id))
+      .map(([id, fields]) => ({ id, frame: Buffer.from(closeFrame(fields[1], id)) }));
+  }
+
+  async deleteEvent(channel: string, id: string): Promise<boolean> {
+    const publisher = this.getPublisher();
+    const key = this.names.history(channel);
+    const found = await this.withTimeout("history read", publisher.xrange(key, id, id));
+    if (found.length === 0) return false;
+    const deleted = this.names.deleted(channel);
+    const { ttlSeconds, idleTtlSeconds = ttlSeconds } = this.historyOptions;
+    await this.withTimeout(
+      "history write",
+      Promise.all([
+        publisher.sadd(deleted, id),
+        publisher.expire(deleted, Math.max(ttlSeconds, idleTtlSeconds)),
+      ]),
+    );
+    return true;
   }
 
   async readPage(channel: string, page: HistoryPageQuery): Promise<HistoryEntry[]> {
@@ -319,7 +366,7 @@ export class RedisBroker implements Broker {
         ? publisher.xrevrange(key, high, low, "COUNT", limit)
         : publisher.xrange(key, low, high, "COUNT", limit),
     )) as Array<[string, string[]]>;
-    return rows.map(([id, fields]) => ({ id, frame: Buffer.from(closeFrame(fields[1], id)) }));
+    return this.withoutDeleted(channel, rows);
   }
 
   subscribe(channel: string, listener: FrameListener): Promise<void> {

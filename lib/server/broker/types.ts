@@ -41,6 +41,13 @@ export interface Replay {
   lastId: string;
   /** Events after the position, oldest first (empty when there is a gap). */
   entries: HistoryEntry[];
+  /**
+   * The last id this read went through, deleted events (`deleteEvent`) included: the next
+   * page starts after it, even when every event of this one was deleted.
+   */
+  through?: string;
+  /** True when the read stopped at its limit: there may be more after `through`. */
+  more?: boolean;
 }
 
 /** Which page of history to read (`readPage`). */
@@ -93,6 +100,11 @@ export interface Broker {
    * after `after` and before `before` (either optional), newest first or oldest first.
    */
   readPage(channel: string, page: HistoryPageQuery): Promise<HistoryEntry[]>;
+  /**
+   * Deletes one event from history (moderation): reads and resumes skip it from now on.
+   * Streams that had it live keep it. True when the id is in the channel's history.
+   */
+  deleteEvent(channel: string, id: string): Promise<boolean>;
   /**
    * Adds a listener; resolves once the subscription is confirmed, so every event published
    * afterwards reaches it. Rejects with BrokerUnavailableError if that takes too long; the

@@ -421,6 +421,30 @@ describe("paged replay (memory broker)", () => {
     abort.abort();
   });
 
+  it("resumes across a whole page of events moderation deleted", async () => {
+    const broker = new MemoryBroker({ maxLength: 1000, ttlSeconds: 3600 });
+    const ch = channel();
+    const ids = await publishMany(broker, ch, 250);
+    for (const id of ids.slice(100, 200)) await broker.deleteEvent(ch, id);
+    const abort = new AbortController();
+    const s = parseEventStream(
+      await openEventStream({
+        ...streamOptions(broker, abort.signal),
+        channels: [ch],
+        lastEventId: ids[0],
+      }),
+    );
+    await broker.publish(ch, body("live"));
+    const events = await s.waitForEvents(150, 10_000);
+    const expected = [
+      ...Array.from({ length: 99 }, (_, i) => String(i + 1)),
+      ...Array.from({ length: 50 }, (_, i) => String(i + 200)),
+      "live",
+    ];
+    expect(events.map((e) => e.data.split("|")[0])).toEqual(expected);
+    abort.abort();
+  });
+
   it("sends reset instead of a replay over SSE_MAX_REPLAY_BYTES, then goes on live", async () => {
     const broker = new MemoryBroker({ maxLength: 1000, ttlSeconds: 3600 });
     const ch = channel();

@@ -1,6 +1,6 @@
 import "server-only";
 import type { Broker, FrameListener } from "@/lib/server/broker";
-import type { HistoryEntry } from "@/lib/server/broker/types";
+import type { Replay } from "@/lib/server/broker/types";
 import type { Outbox } from "@/lib/server/stream/outbox";
 import { streamCounters } from "@/lib/server/stream/registry";
 import { POSITION_EVENT, RESET_EVENT, type ResetData } from "@/lib/sse/events";
@@ -9,6 +9,11 @@ import { compareStreamIds, decodeLastEventId, encodeMultiChannelId } from "@/lib
 
 /** Events per history read while catching up (later pages wait for the client to read). */
 const REPLAY_PAGE = 100;
+
+/** Whether a read stopped at its limit (older brokers: judged by what it returned). */
+function hasMore(replay: Replay): boolean {
+  return replay.more ?? replay.entries.length >= REPLAY_PAGE;
+}
 
 interface Buffered {
   frame: Uint8Array;
@@ -161,9 +166,9 @@ export class Session {
         // its newest id), not from the old position.
         const fresh = gaps.includes(channel) || !this.positions.has(channel);
         if (fresh) this.positions.delete(channel);
-        replayedBytes += this.replay(channel, replay.entries);
+        replayedBytes += this.replay(channel, replay);
         if (fresh && !this.positions.has(channel)) this.positions.set(channel, replay.lastId);
-        if (replay.entries.length >= REPLAY_PAGE) unfinished.push(channel);
+        if (hasMore(replay)) unfinished.push(channel);
       });
       firstPage?.();
       while (unfinished.length > 0 || this.bufferOverflowed) {
@@ -187,8 +192,8 @@ export class Session {
             this.positions.set(channel, page.lastId);
             return;
           }
-          replayedBytes += this.replay(channel, page.entries);
-          if (page.entries.length >= REPLAY_PAGE) next.push(channel);
+          replayedBytes += this.replay(channel, page);
+          if (hasMore(page)) next.push(channel);
         });
         unfinished = next;
       }
@@ -218,13 +223,24 @@ export class Session {
     }
   }
 
-  /** Delivers replayed entries; returns their size in bytes. */
-  private replay(channel: string, entries: readonly HistoryEntry[]): number {
+  /**
+   * Delivers replayed entries; returns their size in bytes. The position moves through the
+   * events moderation deleted too, so the next page starts after them.
+   */
+  private replay(channel: string, { entries, through }: Replay): number {
     let bytes = 0;
     this.counters.replayed += entries.length;
     for (const entry of entries) {
       bytes += entry.frame.byteLength;
       this.deliver(entry.frame, entry.id, channel);
+    }
+    const position = this.positions.get(channel);
+    if (
+      through !== undefined &&
+      position !== undefined &&
+      compareStreamIds(through, position) > 0
+    ) {
+      this.positions.set(channel, through);
     }
     return bytes;
   }

@@ -33,46 +33,52 @@ function decodeData(text: string): unknown {
   }
 }
 
-function streamIdParam(params: URLSearchParams, name: "before" | "after"): string | undefined {
-  const value = params.get(name);
-  if (value === null || value === "") return undefined;
-  if (!isStreamId(value)) {
-    throw new SseInputError(name, `${name} must be an event id like 1700000000000-0`);
-  }
-  return value;
+/** Which page of history `readHistory` reads. */
+export interface HistoryQuery {
+  /** Events in the page, 1 to 100 (default 50). */
+  limit?: number;
+  /** Only events before this id (exclusive). */
+  before?: string;
+  /** Only events after this id (exclusive). */
+  after?: string;
+  /** `newest` first (the default) or `oldest` first. */
+  order?: "newest" | "oldest";
 }
 
 /**
- * Reads one page of a channel's history for the history API: `limit` (1 to 100, default 50),
- * `before`/`after` (event ids, exclusive), `order` (`newest` first, the default, or `oldest`).
- * @throws SseInputError naming the bad parameter (400).
+ * Reads one page of a channel's history, for server code and the history API: events with
+ * their type, data and publish time, and `next`, the query of the following page.
+ * @throws SseInputError naming a bad option (400 in the API).
  * @throws BrokerUnavailableError when Redis does not answer in time (503).
  */
-export async function readHistoryPage(
+export async function readHistory(
   channel: string,
-  params: URLSearchParams,
+  options: HistoryQuery = {},
 ): Promise<HistoryPage> {
-  const limitText = params.get("limit") ?? "50";
-  const limit = Number(limitText);
-  if (!/^\d+$/.test(limitText) || limit < 1 || limit > MAX_HISTORY_PAGE) {
+  const { limit = 50, before, after, order = "newest" } = options;
+  if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_HISTORY_PAGE) {
     throw new SseInputError("limit", `limit must be a whole number from 1 to ${MAX_HISTORY_PAGE}`);
   }
-  const order = params.get("order") ?? "newest";
   if (order !== "newest" && order !== "oldest") {
     throw new SseInputError("order", 'order must be "newest" or "oldest"');
   }
-  const before = streamIdParam(params, "before");
-  const after = streamIdParam(params, "after");
+  for (const [name, id] of [
+    ["before", before],
+    ["after", after],
+  ] as const) {
+    if (id !== undefined && !isStreamId(id)) {
+      throw new SseInputError(name, `${name} must be an event id like 1700000000000-0`);
+    }
+  }
   const newestFirst = order === "newest";
   const entries = await getBroker().readPage(channel, { limit, before, after, newestFirst });
   const events = entries.map(({ id, frame }) => {
     const { type, data } = parseFrame(frame);
-    const at = publishedAtMs(id);
     return {
       id,
       type: type ?? "message",
       data: decodeData(data),
-      publishedAt: new Date(at ?? 0).toISOString(),
+      publishedAt: new Date(publishedAtMs(id) ?? 0).toISOString(),
     };
   });
   let next: string | null = null;
@@ -89,4 +95,29 @@ export async function readHistoryPage(
     next = `?${cursor}`;
   }
   return { channel, events, next };
+}
+
+/**
+ * The history API's query (`limit`, `before`, `after`, `order`) as `readHistory` options.
+ * @throws SseInputError naming the bad parameter (400).
+ */
+export function parseHistoryQuery(params: URLSearchParams): HistoryQuery {
+  const limitText = params.get("limit");
+  if (limitText !== null && !/^\d+$/.test(limitText)) {
+    throw new SseInputError("limit", `limit must be a whole number from 1 to ${MAX_HISTORY_PAGE}`);
+  }
+  const order = params.get("order") ?? undefined;
+  if (order !== undefined && order !== "newest" && order !== "oldest") {
+    throw new SseInputError("order", 'order must be "newest" or "oldest"');
+  }
+  const optional = (name: string) => {
+    const value = params.get(name);
+    return value === null || value === "" ? undefined : value;
+  };
+  return {
+    limit: limitText === null ? undefined : Number(limitText),
+    before: optional("before"),
+    after: optional("after"),
+    order,
+  };
 }

@@ -75,6 +75,20 @@ describe("subscribe (server code following channels)", () => {
     await iterator.return?.(undefined);
   });
 
+  it("follows channels on Redis Cluster (sharded pub/sub), replay then live", async () => {
+    const broker = new RedisBroker({ clusterNodes: inject("clusterNodes"), timeoutMs: 3000 });
+    const channels = Array.from({ length: 4 }, (_, i) => `cluster-sub-${process.pid}-${i}`);
+    for (const channel of channels) await broker.publish(channel, body(`${channel} old`));
+    const iterator = subscribe(channels, { broker, rewind: 1 })[Symbol.asyncIterator]();
+    const rewound = [];
+    for (let i = 0; i < 4; i++) rewound.push((await iterator.next()).value?.data);
+    expect(rewound.sort()).toEqual(channels.map((c) => `${c} old`).sort());
+    await broker.publish(channels[2], body("live"));
+    expect((await iterator.next()).value).toMatchObject({ channel: channels[2], data: "live" });
+    await iterator.return?.(undefined);
+    await broker.close();
+  });
+
   it("follows a channel through a lost Redis subscription without losing events", async () => {
     const admin = new Redis(inject("redisUrl"));
     const broker = new RedisBroker({ url: inject("redisUrl"), timeoutMs: 2000 });

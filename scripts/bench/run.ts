@@ -3,7 +3,8 @@
 // time. Prints a table and one JSON line (NEXT_SSE_BENCH {...}).
 // Options: --connections N (1000) --messages M (200) --rate R msg/s (50; 0 = as fast as
 // possible) --channels C (1) --size BYTES (payload padding, 0) --via redis|api (redis)
-// --server npm|next (npm) --max-seconds S (120). REDIS_URL uses that Redis instead of a
+// --server npm|next (npm) --max-seconds S (120) --rewind N (0: streams ask for ?rewind=N, and
+// each channel gets N events of history first). REDIS_URL uses that Redis instead of a
 // private one.
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
@@ -24,6 +25,7 @@ const { values } = parseArgs({
     via: { type: "string", default: "redis" },
     server: { type: "string", default: "npm" },
     "max-seconds": { type: "string", default: "120" },
+    rewind: { type: "string", default: "0" },
   },
 });
 const N = Number(values.connections);
@@ -31,6 +33,7 @@ const M = Number(values.messages);
 const RATE = Number(values.rate);
 const CHANNELS = Number(values.channels);
 const SIZE = Number(values.size);
+const REWIND = Number(values.rewind);
 const VIA = values.via === "api" ? "api" : "redis";
 const SERVER = values.server === "next" ? "next" : "npm";
 const MAX_MS = Number(values["max-seconds"]) * 1000;
@@ -87,6 +90,14 @@ async function main(): Promise<void> {
       latencies[delivered++] = d.latencyMs;
       lastReceive = performance.now();
     };
+    if (REWIND > 0) {
+      for (let c = 0; c < CHANNELS; c++) {
+        for (let i = 0; i < REWIND; i++)
+          await broker.publish(`bench-${c}`, { body: "data: past\n" });
+      }
+    }
+    // Redis commands the connects cost (INFO commandstats, from zero).
+    await admin.config("RESETSTAT");
     const connectStart = performance.now();
     let allReady: () => void = () => {};
     const readyPromise = new Promise<void>((resolve) => {
@@ -98,13 +109,19 @@ async function main(): Promise<void> {
         if (++ready === N) allReady();
       });
       subscribers.push(subscriber);
-      await subscriber.open("127.0.0.1", port, `/stream?channel=bench-${i % CHANNELS}`);
+      const rewind = REWIND > 0 ? `&rewind=${REWIND}` : "";
+      await subscriber.open("127.0.0.1", port, `/stream?channel=bench-${i % CHANNELS}${rewind}`);
     }
     await Promise.race([readyPromise, sleep(Math.max(0, deadline - Date.now()))]);
     const connectMs = performance.now() - connectStart;
     await sleep(300);
     const atReady = processStats(server.pid);
     const clientsReady = Number(/connected_clients:(\d+)/.exec(await admin.info("clients"))?.[1]);
+    const connectCommands = [
+      ...(await admin.info("commandstats")).matchAll(/cmdstat_(\w+):calls=(\d+)/g),
+    ]
+      .map(([, name, calls]) => [name, Number(calls)] as const)
+      .filter(([name]) => name !== "info" && name !== "config");
 
     // Publish M messages at RATE, round-robin over the channels.
     const padding = "x".repeat(SIZE);
@@ -153,6 +170,7 @@ async function main(): Promise<void> {
     const closedEarly = subscribers.filter((s) => s.closedEarly).length;
     const result = {
       params: {
+        rewind: REWIND,
         server: SERVER,
         connections: N,
         messages: M,
@@ -186,8 +204,13 @@ async function main(): Promise<void> {
         cpu_kernel_s: round(atEnd.sysS - sysBefore, 2),
         cpu_pct_of_core: round((100 * (atEnd.cpuS - cpuBefore)) / Math.max(measuredS, 0.001)),
       },
-      redis: { connected_clients_before: clientsBefore, connected_clients_ready: clientsReady },
+      redis: {
+        connected_clients_before: clientsBefore,
+        connected_clients_ready: clientsReady,
+        commands_during_connect: Object.fromEntries(connectCommands),
+      },
     };
+    const commandTotal = connectCommands.reduce((sum, [, calls]) => sum + calls, 0);
     const rows: Array<[string, string]> = [
       [
         "streams / messages / rate",
@@ -206,6 +229,10 @@ async function main(): Promise<void> {
       [
         "server CPU (publish phase)",
         `${result.server.cpu_s} s (${result.server.cpu_kernel_s} s in the kernel) = ${result.server.cpu_pct_of_core}% of a core`,
+      ],
+      [
+        "Redis commands while connecting",
+        `${commandTotal} (${round(commandTotal / N, 2)} per stream): ${connectCommands.map(([n, c]) => `${n} ${c}`).join(", ")}`,
       ],
       [
         "Redis connections of the app",

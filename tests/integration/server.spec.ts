@@ -59,6 +59,10 @@ test("SSE_WORKERS runs several processes on one port, coordinated through Redis"
       .trim()
       .split("\n");
     expect(workers).toHaveLength(2);
+    // Both listening (each says so once Next.js is prepared), so connections reach both.
+    await expect
+      .poll(() => server.output().match(/production server on \S+ \(worker \d+\)/g)?.length ?? 0)
+      .toBe(2);
     const channel = uniqueChannel("workers");
     // Connections are spread over the workers; every stream gets every event.
     const streams = await Promise.all(

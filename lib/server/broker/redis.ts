@@ -314,7 +314,9 @@ export class RedisBroker implements Broker {
       publisher.xrevrange(this.names.history(channel), "+", "-", "COUNT", count + deleted),
     )) as Array<[string, string[]]>;
     const lastId = rows[0]?.[0] ?? ORIGIN_ID;
-    const entries = (await this.withoutDeleted(channel, rows)).slice(0, count).reverse();
+    const entries = (await this.withoutDeleted(channel, rows, deleted > 0))
+      .slice(0, count)
+      .reverse();
     return { gap: false, lastId, entries };
   }
 
@@ -322,9 +324,10 @@ export class RedisBroker implements Broker {
   private async withoutDeleted(
     channel: string,
     rows: Array<[string, string[]]>,
+    anyDeleted = true,
   ): Promise<HistoryEntry[]> {
     const deleted =
-      rows.length === 0
+      rows.length === 0 || !anyDeleted
         ? []
         : await this.withTimeout(
             "history read",

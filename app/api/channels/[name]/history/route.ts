@@ -1,6 +1,6 @@
 import { authorize } from "@/lib/server/authorize";
 import { getConfig } from "@/lib/server/config";
-import { readHistoryPage } from "@/lib/server/history";
+import { parseHistoryQuery, readHistory } from "@/lib/server/history";
 import { errorResponse } from "@/lib/server/http";
 import { assertChannel } from "@/lib/sse/channel";
 
@@ -15,7 +15,8 @@ export async function GET(
   try {
     const channel = assertChannel((await params).name, getConfig().maxChannelLength);
     await authorize(request, [channel]);
-    const page = await readHistoryPage(channel, new URL(request.url).searchParams);
+    const query = parseHistoryQuery(new URL(request.url).searchParams);
+    const page = await readHistory(channel, query);
     return Response.json(page, { headers: { "Cache-Control": "no-store" } });
   } catch (error) {
     return errorResponse(error);

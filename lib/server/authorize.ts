@@ -2,7 +2,7 @@ import "server-only";
 import { grantCovers, type TokenError, verifyChannelToken } from "@/lib/server/auth";
 import { getConfig } from "@/lib/server/config";
 import { HttpError } from "@/lib/server/http";
-import { parseChannels } from "@/lib/sse/channel";
+import { assertChannel, parseChannels } from "@/lib/sse/channel";
 
 /** The cookie a page can set instead of `?token=`. */
 export const TOKEN_COOKIE = "sse_token";
@@ -96,4 +96,19 @@ export async function authorizedStreamChannels(
   const params = new URL(request.url).searchParams;
   const channels = parseChannels(params, maxChannelsPerStream, maxChannelLength);
   return { channels, access: await authorize(request, channels) };
+}
+
+/**
+ * The channel of a `/api/channels/NAME/…` route, checked against the channel rules, then
+ * authorized as its streams are (a private channel needs its token here too).
+ * @throws SseInputError for an invalid channel (400).
+ * @throws HttpError 401/403 from `authorize`.
+ */
+export async function authorizedChannelParam(
+  request: Request,
+  params: Promise<{ name: string }>,
+): Promise<string> {
+  const channel = assertChannel((await params).name, getConfig().maxChannelLength);
+  await authorize(request, [channel]);
+  return channel;
 }

@@ -1,8 +1,6 @@
-import { authorize } from "@/lib/server/authorize";
-import { getConfig } from "@/lib/server/config";
+import { authorizedChannelParam } from "@/lib/server/authorize";
 import { errorResponse } from "@/lib/server/http";
 import { countSubscribers } from "@/lib/server/presence";
-import { assertChannel } from "@/lib/sse/channel";
 
 /**
  * `GET /api/channels/NAME`: `{ channel, subscribers }`, the streams on that channel across
@@ -13,8 +11,7 @@ export async function GET(
   { params }: { params: Promise<{ name: string }> },
 ): Promise<Response> {
   try {
-    const channel = assertChannel((await params).name, getConfig().maxChannelLength);
-    await authorize(request, [channel]);
+    const channel = await authorizedChannelParam(request, params);
     const subscribers = await countSubscribers(channel);
     return Response.json({ channel, subscribers }, { headers: { "Cache-Control": "no-store" } });
   } catch (error) {

@@ -1,8 +1,6 @@
-import { authorize } from "@/lib/server/authorize";
-import { getConfig } from "@/lib/server/config";
+import { authorizedChannelParam } from "@/lib/server/authorize";
 import { parseHistoryQuery, readHistory } from "@/lib/server/history";
 import { errorResponse } from "@/lib/server/http";
-import { assertChannel } from "@/lib/sse/channel";
 
 /**
  * `GET /api/channels/NAME/history?limit=&before=&after=&order=newest|oldest`: one JSON page
@@ -13,11 +11,11 @@ export async function GET(
   { params }: { params: Promise<{ name: string }> },
 ): Promise<Response> {
   try {
-    const channel = assertChannel((await params).name, getConfig().maxChannelLength);
-    await authorize(request, [channel]);
+    const channel = await authorizedChannelParam(request, params);
     const query = parseHistoryQuery(new URL(request.url).searchParams);
-    const page = await readHistory(channel, query);
-    return Response.json(page, { headers: { "Cache-Control": "no-store" } });
+    return Response.json(await readHistory(channel, query), {
+      headers: { "Cache-Control": "no-store" },
+    });
   } catch (error) {
     return errorResponse(error);
   }

@@ -91,9 +91,9 @@ export async function authorize(request: Request, channels: readonly string[]): 
  */
 export async function authorizedStreamChannels(
   request: Request,
+  params = new URL(request.url).searchParams,
 ): Promise<{ channels: string[]; access: Access }> {
   const { maxChannelsPerStream, maxChannelLength } = getConfig();
-  const params = new URL(request.url).searchParams;
   const channels = parseChannels(params, maxChannelsPerStream, maxChannelLength);
   return { channels, access: await authorize(request, channels) };
 }

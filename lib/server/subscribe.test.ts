@@ -6,26 +6,18 @@ import { type ServerEvent, subscribe } from "@/lib/server/subscribe";
 
 const body = (data: string) => ({ body: `data: ${data}\n` });
 
-/** Takes `n` events from a subscription, then stops it. */
-async function take(iterator: AsyncGenerator<ServerEvent>, n: number): Promise<ServerEvent[]> {
-  const events: ServerEvent[] = [];
-  for await (const event of iterator) {
-    events.push(event);
-    if (events.length === n) break;
-  }
-  return events;
-}
-
 describe("subscribe (server code following channels)", () => {
   it("replays after a position, then goes live, each once; break releases the channel", async () => {
     const broker = new MemoryBroker();
     const first = await broker.publish("jobs", body("1"));
     await broker.publish("jobs", body("2"));
-    const events = subscribe(["jobs"], { broker, after: first.id });
-    const live = setTimeout(() => void broker.publish("jobs", body('{"n":3}')), 20);
-    const got = await take(events, 2);
-    clearTimeout(live);
-    expect(got.map((e) => [e.channel, e.type, e.data])).toEqual([
+    const iterator = subscribe(["jobs"], { broker, after: first.id })[Symbol.asyncIterator]();
+    const replayed = (await iterator.next()).value;
+    // Subscribed by now (the replay came after the subscription): publish live.
+    await broker.publish("jobs", body('{"n":3}'));
+    const live = (await iterator.next()).value;
+    await iterator.return?.(undefined);
+    expect([replayed, live].map((e) => [e?.channel, e?.type, e?.data])).toEqual([
       ["jobs", "message", 2],
       ["jobs", "message", { n: 3 }],
     ]);

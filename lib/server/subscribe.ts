@@ -6,7 +6,7 @@ import { Session } from "@/lib/server/stream/session";
 import type { Sink } from "@/lib/server/stream/sinks";
 import { assertChannel } from "@/lib/sse/channel";
 import { POSITION_EVENT } from "@/lib/sse/events";
-import { parseFrame } from "@/lib/sse/frame";
+import { parseFrame, splitFrames } from "@/lib/sse/frame";
 import { channelOfId } from "@/lib/sse/ids";
 
 /** One event as server code receives it from `subscribe`. */
@@ -134,9 +134,7 @@ class FrameQueue implements AsyncIterable<string> {
     write: (chunk) => {
       if (chunk.byteLength === 0) return;
       // A chunk is one or more whole frames, joined.
-      for (const frame of DECODER.decode(chunk).split("\n\n")) {
-        if (frame !== "") this.frames.push(`${frame}\n\n`);
-      }
+      this.frames.push(...splitFrames(DECODER.decode(chunk)));
       this.bytes += chunk.byteLength;
       this.wake?.();
     },

@@ -168,6 +168,14 @@ export function replaceFrameId(
   return [frame.subarray(0, frame.length - cut), encoder.encode(`id: ${newId}\n\n`)];
 }
 
+/** The frames in a chunk of whole frames (what a stream writes), each with its blank line. */
+export function splitFrames(chunk: string): string[] {
+  return chunk
+    .split("\n\n")
+    .filter((frame) => frame !== "")
+    .map((frame) => `${frame}\n\n`);
+}
+
 /** An event read back from its frame: what a browser's EventSource would see. */
 export interface ParsedFrame {
   type: string | undefined;

@@ -61,9 +61,11 @@ export async function handleStreamRequest(
     return withCors(request, refused);
   }
   try {
-    const { channels, access } = await authorizedStreamChannels(request);
+    // Parsed once here: this runs for every connection.
+    const query = new URL(request.url).searchParams;
+    const { channels, access } = await authorizedStreamChannels(request, query);
     const config = getConfig();
-    const rewind = readRewind(request, config.maxRewind);
+    const rewind = readRewind(query, config.maxRewind);
     if (request.method === "HEAD") {
       return withCors(request, new Response(null, { headers: SSE_HEADERS }));
     }
@@ -79,7 +81,7 @@ export async function handleStreamRequest(
     };
     const client = clientAddress(request.headers);
     refuseOverLimits(client, config.maxStreamsPerClient, options.maxConnections);
-    const stream = await openStream(channels, readLastEventId(request), signal, {
+    const stream = await openStream(channels, readLastEventId(request, query), signal, {
       ...options,
       expiresAt: access.expiresAt,
       client,
@@ -126,8 +128,8 @@ function refuseOverLimits(client: string, perClient: number, maxConnections: num
  * ones (0 by default, at most SSE_MAX_REWIND).
  * @throws SseInputError for anything but a whole number from 0 to `max` (400).
  */
-export function readRewind(request: Request, max: number): number {
-  const value = new URL(request.url).searchParams.get("rewind");
+export function readRewind(query: URLSearchParams, max: number): number {
+  const value = query.get("rewind");
   if (value === null || value === "") return 0;
   const rewind = Number(value);
   if (!/^\d+$/.test(value) || rewind > max) {
@@ -137,10 +139,8 @@ export function readRewind(request: Request, max: number): number {
 }
 
 /** Where a request resumes from: the `Last-Event-ID` header, else `?lastEventId=`. */
-export function readLastEventId(request: Request): string | null {
-  return (
-    request.headers.get("last-event-id") ?? new URL(request.url).searchParams.get("lastEventId")
-  );
+export function readLastEventId(request: Request, query: URLSearchParams): string | null {
+  return request.headers.get("last-event-id") ?? query.get("lastEventId");
 }
 
 /** A stream that ended before it started: its sink is ended at once. */

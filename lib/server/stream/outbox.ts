@@ -72,6 +72,8 @@ export class Outbox {
     this.pending.unshift(first);
     this.pendingBytes += first.byteLength;
     this.flush(Date.now());
+    // Already ended by that first write (e.g. a drain that began while it was opening).
+    if (this.closed) return true;
     const { maxStreamSeconds } = this.options;
     if (maxStreamSeconds > 0) {
       // Up to 10% early, so streams opened together do not all reconnect together.

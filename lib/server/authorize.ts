@@ -1,7 +1,7 @@
 import "server-only";
 import { grantCovers, type TokenError, verifyChannelToken } from "@/lib/server/auth";
 import { getConfig } from "@/lib/server/config";
-import { HttpError } from "@/lib/server/http";
+import { HttpError, type RequestLike } from "@/lib/server/http";
 import { assertChannel, parseChannels } from "@/lib/sse/channel";
 
 /** The cookie a page can set instead of `?token=`. */
@@ -9,17 +9,21 @@ export const TOKEN_COOKIE = "sse_token";
 
 /** What an authorize hook sees. */
 export interface AuthorizeContext {
-  request: Request;
+  /** Method, URL and headers (a web `Request` on route handlers). */
+  request: RequestLike;
   channels: readonly string[];
   /** The token from `?token=` or the `sse_token` cookie, if any. */
   token: string | undefined;
 }
 
-function readToken(request: Request): string | undefined {
-  const fromQuery = new URL(request.url).searchParams.get("token");
+const TOKEN_COOKIE_PATTERN = new RegExp(`(?:^|;\\s*)${TOKEN_COOKIE}=([^;]+)`);
+
+function readToken(request: RequestLike, query: URLSearchParams): string | undefined {
+  const fromQuery = query.get("token");
   if (fromQuery) return fromQuery;
-  const cookie = request.headers.get("cookie") ?? "";
-  const match = new RegExp(`(?:^|;\\s*)${TOKEN_COOKIE}=([^;]+)`).exec(cookie);
+  const cookie = request.headers.get("cookie");
+  if (cookie === null) return undefined;
+  const match = TOKEN_COOKIE_PATTERN.exec(cookie);
   if (match === null) return undefined;
   try {
     return decodeURIComponent(match[1]);
@@ -78,8 +82,12 @@ export interface Access {
  * then ends at that time with a reason, so the page refreshes its token and resumes).
  * Replace or extend the default policy here, e.g. check the user's session for `user-<id>`.
  */
-export async function authorize(request: Request, channels: readonly string[]): Promise<Access> {
-  const context: AuthorizeContext = { request, channels, token: readToken(request) };
+export async function authorize(
+  request: RequestLike,
+  channels: readonly string[],
+  query = new URL(request.url).searchParams,
+): Promise<Access> {
+  const context: AuthorizeContext = { request, channels, token: readToken(request, query) };
   return requireChannelTokens(context);
 }
 
@@ -90,12 +98,12 @@ export async function authorize(request: Request, channels: readonly string[]): 
  * @throws HttpError 401/403 from `authorize`.
  */
 export async function authorizedStreamChannels(
-  request: Request,
+  request: RequestLike,
   params = new URL(request.url).searchParams,
 ): Promise<{ channels: string[]; access: Access }> {
   const { maxChannelsPerStream, maxChannelLength } = getConfig();
   const channels = parseChannels(params, maxChannelsPerStream, maxChannelLength);
-  return { channels, access: await authorize(request, channels) };
+  return { channels, access: await authorize(request, channels, params) };
 }
 
 /**

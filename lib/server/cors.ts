@@ -1,6 +1,6 @@
 import "server-only";
 import { getConfig } from "@/lib/server/config";
-import { errorResponse, HttpError } from "@/lib/server/http";
+import { errorResponse, HttpError, type RequestLike } from "@/lib/server/http";
 
 const ALLOWED_HEADERS = "Authorization, Content-Type, Last-Event-ID";
 
@@ -9,7 +9,7 @@ const ALLOWED_HEADERS = "Authorization, Content-Type, Last-Event-ID";
  * `any` (`*` is listed: a literal `*`, never with credentials, so no site can read what a
  * cookie opened), or undefined (same-origin, or not allowed).
  */
-function originAccess(request: Request): "listed" | "any" | undefined {
+function originAccess(request: RequestLike): "listed" | "any" | undefined {
   const origin = request.headers.get("origin");
   if (origin === null) return undefined;
   const { corsOrigins } = getConfig();
@@ -23,7 +23,7 @@ function originAccess(request: Request): "listed" | "any" | undefined {
  * origin gets `*` without credentials. Empty for same-origin requests and origins not
  * allowed, which the browser then keeps from reading the response.
  */
-export function corsHeaders(request: Request): Record<string, string> {
+export function corsHeaders(request: RequestLike): Record<string, string> {
   const access = originAccess(request);
   if (access === undefined) return {};
   if (access === "any") return { "Access-Control-Allow-Origin": "*" };
@@ -35,7 +35,7 @@ export function corsHeaders(request: Request): Record<string, string> {
 }
 
 /** Adds CORS headers to a response (it is returned, modified). */
-export function withCors(request: Request, response: Response): Response {
+export function withCors(request: RequestLike, response: Response): Response {
   for (const [name, value] of Object.entries(corsHeaders(request))) {
     response.headers.set(name, value);
   }
@@ -46,7 +46,7 @@ export function withCors(request: Request, response: Response): Response {
  * Answers a CORS preflight: 204 for an allowed origin.
  * @throws HttpError 403 for an origin not in SSE_CORS_ORIGINS.
  */
-export function preflight(request: Request, methods: string): Response {
+export function preflight(request: RequestLike, methods: string): Response {
   if (originAccess(request) === undefined) {
     throw new HttpError(
       403,
@@ -66,7 +66,7 @@ export function preflight(request: Request, methods: string): Response {
 }
 
 /** A route's OPTIONS handler: the preflight, or the JSON error for a refused origin. */
-export function handlePreflight(request: Request, methods: string): Response {
+export function handlePreflight(request: RequestLike, methods: string): Response {
   try {
     return preflight(request, methods);
   } catch (error) {

@@ -13,6 +13,18 @@ export const SSE_HEADERS: Readonly<Record<string, string>> = Object.freeze({
 });
 
 /**
+ * What the access checks read of a request: its method, URL and headers. A web `Request`
+ * is one; the production server passes a lighter one over Node's parsed request, since
+ * building a `Request` per connection was half of what accepting a stream cost.
+ */
+export interface RequestLike {
+  readonly method: string;
+  /** Absolute URL; only its path and query are read. */
+  readonly url: string;
+  readonly headers: { get(name: string): string | null };
+}
+
+/**
  * A request `lib` refuses on purpose; `errorResponse` turns it into a JSON error. Recognised
  * by its `status` and `code`, not `instanceof`, so it crosses module graphs.
  */

@@ -1,5 +1,5 @@
 import "server-only";
-import { HttpError } from "@/lib/server/http";
+import { HttpError, type RequestLike } from "@/lib/server/http";
 import { singleton } from "@/lib/server/singleton";
 
 // Fixed one-minute windows per bucket and key: cheap, and plenty to stop one client from
@@ -40,7 +40,7 @@ export function secondsUntilNextWindow(): number {
  * sets that header from the socket unless SSE_TRUST_PROXY says a proxy of yours sets it;
  * under `next start` a client can send its own (put a proxy in front that overwrites it).
  */
-export function clientAddress(headers: Headers): string {
+export function clientAddress(headers: RequestLike["headers"]): string {
   const forwarded = headers.get("x-forwarded-for");
   return forwarded?.split(",")[0]?.trim() || "unknown";
 }

@@ -3,7 +3,13 @@ import { authorizedStreamChannels } from "@/lib/server/authorize";
 import { type Broker, getBroker } from "@/lib/server/broker";
 import { getConfig } from "@/lib/server/config";
 import { corsHeaders, handlePreflight, withCors } from "@/lib/server/cors";
-import { errorResponse, HttpError, jsonError, SSE_HEADERS } from "@/lib/server/http";
+import {
+  errorResponse,
+  HttpError,
+  jsonError,
+  type RequestLike,
+  SSE_HEADERS,
+} from "@/lib/server/http";
 import { clientAddress } from "@/lib/server/rate-limit";
 import { Outbox } from "@/lib/server/stream/outbox";
 import {
@@ -19,7 +25,7 @@ import {
   updatePresence,
 } from "@/lib/server/stream/registry";
 import { Session } from "@/lib/server/stream/session";
-import type { OpenStream, StreamResult } from "@/lib/server/stream/sinks";
+import type { OpenStream, StreamResult, StreamSignal } from "@/lib/server/stream/sinks";
 import { helloFrame, SseInputError } from "@/lib/sse/frame";
 
 /** How streams are served; every field defaults from the config (tests pass their own). */
@@ -50,8 +56,8 @@ const METHODS = "GET, HEAD, OPTIONS";
  * client leaves. Unexpected errors are rethrown (the server answers 500).
  */
 export async function handleStreamRequest(
-  request: Request,
-  signal: AbortSignal,
+  request: RequestLike,
+  signal: StreamSignal,
   overrides: Partial<StreamOptions> = {},
 ): Promise<StreamResult> {
   if (request.method === "OPTIONS") return handlePreflight(request, METHODS);
@@ -139,7 +145,7 @@ export function readRewind(query: URLSearchParams, max: number): number {
 }
 
 /** Where a request resumes from: the `Last-Event-ID` header, else `?lastEventId=`. */
-export function readLastEventId(request: Request, query: URLSearchParams): string | null {
+export function readLastEventId(request: RequestLike, query: URLSearchParams): string | null {
   return request.headers.get("last-event-id") ?? query.get("lastEventId");
 }
 
@@ -156,7 +162,7 @@ const GONE: Omit<OpenStream, "headers" | "maxBacklogBytes"> = {
 async function openStream(
   channels: readonly string[],
   lastEventId: string | null,
-  signal: AbortSignal,
+  signal: StreamSignal,
   options: StreamOptions & { expiresAt?: number; client: string; rewind: number },
 ): Promise<Omit<OpenStream, "headers">> {
   const { maxBacklogBytes } = options;

@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { getConfig } from "@/lib/server/config";
 import { handleStreamRequest } from "@/lib/server/stream/handle-request";
 import { drainStreams, ownShutdown } from "@/lib/server/stream/registry";
-import { toWebRequest, writeNodeResponse } from "@/lib/server/stream/sinks";
+import { closeSignal, readNodeRequest, writeNodeResponse } from "@/lib/server/stream/sinks";
 
 /**
  * What the production server (`server.ts`) reaches on `globalThis`: the Node adapter for
@@ -23,15 +23,11 @@ export interface NodeStreamHost {
 /** Where the host is registered on `globalThis`. */
 export const NODE_STREAM_HOST = Symbol.for("next-sse.node-stream-host");
 
-// The abort reason when a client leaves: one value, not a DOMException with a stack each time.
-const CLIENT_GONE = Object.freeze({ code: "client_gone" });
-
 /** The Node adapter: parse, call the stream core, write. */
 async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const abort = new AbortController();
-  res.once("close", () => abort.abort(CLIENT_GONE));
+  const signal = closeSignal(res);
   try {
-    await writeNodeResponse(res, await handleStreamRequest(toWebRequest(req), abort.signal));
+    await writeNodeResponse(res, await handleStreamRequest(readNodeRequest(req), signal));
   } catch (error) {
     console.error("[next-sse] /stream failed:", error);
     if (!res.headersSent) res.writeHead(500, { "Content-Type": "application/json" });

@@ -1,5 +1,6 @@
 import "server-only";
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
+import type { RequestLike } from "@/lib/server/http";
 
 /**
  * Where a stream's bytes go. Two implementations side by side: a web `ReadableStream`
@@ -17,6 +18,16 @@ export interface Sink {
   end(): void;
   /** Ends abruptly (a slow consumer): the client sees the connection drop and resumes. */
   destroy(): void;
+}
+
+/**
+ * Tells the stream its client left: an `AbortSignal` (a route handler's `request.signal`),
+ * or the production server's lighter one over the response's `close`.
+ */
+export interface StreamSignal {
+  readonly aborted: boolean;
+  addEventListener(type: "abort", listener: () => void, options?: { once?: boolean }): void;
+  removeEventListener(type: "abort", listener: () => void): void;
 }
 
 /** A web stream (route handlers) or a Node response (the production server). */
@@ -69,23 +80,51 @@ export function toWebResponse(result: StreamResult): Response {
 }
 
 /**
- * A web `Request` with a Node request's URL, method and headers, for `handleStreamRequest`.
- * Without a body or signal: undici's signal following triples its cost, and the stream gets
- * the response's close as its abort signal instead.
+ * A Node request as the stream core reads it: method, URL and headers, looked up in Node's
+ * own parsed headers. No web `Request`: undici's validates every header and makes an
+ * `AbortSignal`, which was half of what accepting a stream cost. The production server may
+ * have replaced the client's X-Forwarded-For (see server.ts); this reads what it left.
  */
-export function toWebRequest(req: IncomingMessage): Request {
-  const headers = new Headers();
-  const raw = req.rawHeaders;
-  for (let i = 0; i < raw.length; i += 2) headers.append(raw[i], raw[i + 1]);
-  // The production server may have replaced the client's X-Forwarded-For (see server.ts).
-  const forwarded = req.headers["x-forwarded-for"];
-  if (typeof forwarded === "string") headers.set("x-forwarded-for", forwarded);
+export function readNodeRequest(req: IncomingMessage): RequestLike {
+  const target = req.url ?? "/";
   // The host is not read (only the path and query are), so a hostile Host header cannot
-  // make the URL invalid.
-  return new Request(new URL(req.url ?? "/", "http://localhost"), {
-    method: req.method,
-    headers,
+  // make the URL invalid. An absolute-form target was checked by the server.
+  const url = target.startsWith("/") ? `http://localhost${target}` : target;
+  return {
+    method: req.method ?? "GET",
+    url,
+    headers: {
+      get: (name) => {
+        const key = name.toLowerCase();
+        // Own headers only: `constructor` is not a header.
+        if (!Object.hasOwn(req.headers, key)) return null;
+        const value = req.headers[key];
+        if (value === undefined) return null;
+        return Array.isArray(value) ? value.join(", ") : value;
+      },
+    },
+  };
+}
+
+/** A `StreamSignal` that aborts when the response closes (the client left, or it ended). */
+export function closeSignal(res: ServerResponse): StreamSignal {
+  const listeners: Array<() => void> = [];
+  const signal = {
+    aborted: false,
+    addEventListener: (_type: "abort", listener: () => void) => {
+      // As an AbortSignal: a listener added after the abort is never called.
+      if (!signal.aborted) listeners.push(listener);
+    },
+    removeEventListener: (_type: "abort", listener: () => void) => {
+      const at = listeners.indexOf(listener);
+      if (at >= 0) listeners.splice(at, 1);
+    },
+  };
+  res.once("close", () => {
+    signal.aborted = true;
+    for (const listener of listeners.splice(0)) listener();
   });
+  return signal;
 }
 
 function headersOf(response: Response): OutgoingHttpHeaders {

@@ -1,7 +1,7 @@
 "use server";
 
 import { headers } from "next/headers";
-import { authorizeDemoPublish } from "@/lib/server/demo";
+import { authorizeDemoPublish, mintDemoToken } from "@/lib/server/demo";
 import { publish } from "@/lib/server/publish";
 import { PRIVATE_DEMO_CHANNEL } from "@/lib/sse/demo";
 
@@ -23,5 +23,18 @@ export async function sendPrivateGreeting(
     return { receivers };
   } catch (error) {
     return { error: (error as Error).message };
+  }
+}
+
+/**
+ * A fresh token for a demo page's private channel, for the stream client's `getToken` when
+ * the page's token expired. A public endpoint: it mints only what the page's own render
+ * mints for anyone (one demo channel), within the demo's rate limit.
+ */
+export async function refreshDemoToken(channel: string): Promise<string | null> {
+  try {
+    return mintDemoToken(await headers(), String(channel));
+  } catch {
+    return null;
   }
 }

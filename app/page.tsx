@@ -23,7 +23,8 @@ export default async function HomePage({ searchParams }: { searchParams: SearchP
   // The token is minted here, on the server; `/?private=no-token` shows the refusal.
   const token =
     params.private === "no-token" ? undefined : mintChannelToken([PRIVATE_DEMO_CHANNEL]);
-  const privateUrl = `/stream?channel=${PRIVATE_DEMO_CHANNEL}${token ? `&token=${token}` : ""}`;
+  // The token travels in an Authorization header, never in the URL (see PrivateChannel).
+  const privateUrl = `/stream?channel=${PRIVATE_DEMO_CHANNEL}`;
   return (
     <main className="mx-auto flex max-w-2xl flex-col gap-6 px-4 py-12">
       <header>

@@ -1,6 +1,7 @@
 "use client";
 
 import { useActionState, useEffect, useId, useMemo, useRef, useState } from "react";
+import { refreshDemoToken } from "@/app/actions";
 import { type PublishFormState, publishFromPlayground } from "@/app/playground/actions";
 import { type EventMeta, useEventSource } from "@/components/use-event-source";
 import { isValidChannel } from "@/lib/sse/channel";
@@ -87,10 +88,21 @@ export function Playground({
   const url = useMemo(() => {
     if (!connected || selected.length === 0) return null;
     const query = new URLSearchParams(selected.map((c) => ["channel", c]));
-    if (selected.includes(privateChannel)) query.set("token", token);
     requestedAt.current = Date.now();
     return `/stream?${query}`;
-  }, [connected, selected, privateChannel, token]);
+  }, [connected, selected]);
+  // The page's token first, then fresh ones when it expires; in a header, not the URL.
+  const latestToken = useRef(token);
+  const renderTokenUsed = useRef(false);
+  const getToken = async () => {
+    if (!renderTokenUsed.current) {
+      renderTokenUsed.current = true;
+      return latestToken.current;
+    }
+    const fresh = await refreshDemoToken(privateChannel);
+    if (fresh !== null) latestToken.current = fresh;
+    return fresh;
+  };
 
   const onEvent = (data: unknown, meta: EventMeta) => {
     const publishedAt = publishedAtMs(meta.id);
@@ -115,6 +127,7 @@ export function Playground({
     events,
     onReset: () => setReset(true),
     rewind,
+    getToken: selected.includes(privateChannel) ? getToken : undefined,
   });
 
   // "resumed": open again on the URL that was open before (a reconnect, not a new choice).
@@ -137,8 +150,9 @@ export function Playground({
     const poll = async () => {
       const next: Record<string, number> = {};
       for (const channel of selected) {
-        const query = channel === privateChannel ? `?token=${encodeURIComponent(token)}` : "";
-        const response = await fetch(`/api/channels/${channel}${query}`).catch(() => null);
+        const headers: Record<string, string> =
+          channel === privateChannel ? { Authorization: `Bearer ${latestToken.current}` } : {};
+        const response = await fetch(`/api/channels/${channel}`, { headers }).catch(() => null);
         if (response?.ok) next[channel] = (await response.json()).subscribers;
       }
       if (!stopped) setCounts(next);
@@ -149,7 +163,7 @@ export function Playground({
       stopped = true;
       clearInterval(timer);
     };
-  }, [selected, privateChannel, token]);
+  }, [selected, privateChannel]);
 
   const [published, publishAction, publishing] = useActionState<PublishFormState, FormData>(
     async (previous, form) => {

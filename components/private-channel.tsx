@@ -1,12 +1,14 @@
 "use client";
 
-import { useState, useTransition } from "react";
-import { sendPrivateGreeting } from "@/app/actions";
+import { useRef, useState, useTransition } from "react";
+import { refreshDemoToken, sendPrivateGreeting } from "@/app/actions";
 import { useEventSource } from "@/components/use-event-source";
 
 /**
  * A private channel: the page's server component minted a token for it, so this stream
- * opens; without one the server answers 401 and the panel shows why.
+ * opens; without one the server answers 401 and the panel shows why. The token goes in an
+ * Authorization header; when it expires, a Server Action mints a fresh one and the stream
+ * resumes where it was.
  */
 export function PrivateChannel({
   streamUrl,
@@ -20,8 +22,24 @@ export function PrivateChannel({
 }) {
   const [messages, setMessages] = useState<string[]>([]);
   const [pending, startTransition] = useTransition();
+  // The render's token first; after that (it expired, or was refused), a fresh one, which
+  // the publish button then uses too.
+  const latest = useRef(token);
+  const renderTokenUsed = useRef(false);
   const { status, error } = useEventSource(streamUrl, {
     events: { greeting: (data) => setMessages((m) => [data.message, ...m].slice(0, 20)) },
+    getToken:
+      token === undefined
+        ? undefined
+        : async () => {
+            if (!renderTokenUsed.current) {
+              renderTokenUsed.current = true;
+              return latest.current ?? null;
+            }
+            const fresh = await refreshDemoToken(channel);
+            if (fresh !== null) latest.current = fresh;
+            return fresh;
+          },
   });
   return (
     <section
@@ -49,7 +67,7 @@ export function PrivateChannel({
         type="button"
         disabled={pending || status !== "open"}
         onClick={() =>
-          startTransition(() => sendPrivateGreeting(token ?? "").then(() => undefined))
+          startTransition(() => sendPrivateGreeting(latest.current ?? "").then(() => undefined))
         }
         className="mt-3 rounded-lg bg-zinc-900 px-3 py-1.5 text-sm font-medium text-white disabled:opacity-40 dark:bg-zinc-100 dark:text-zinc-900"
       >

@@ -24,7 +24,7 @@ const STATUS_STYLES: Record<string, string> = {
  */
 export function Quickstart({ streamUrl }: { streamUrl: string }) {
   const [log, setLog] = useState<LogEntry[]>([]);
-  const { status } = useEventSource(streamUrl, {
+  const { status, attempt, retryAt } = useEventSource(streamUrl, {
     events: {
       greeting: (data, { type, event }) => {
         setLog((entries) =>
@@ -41,6 +41,7 @@ export function Quickstart({ streamUrl }: { streamUrl: string }) {
         alert(`The server says ${data.message}`);
       },
     },
+    // Once per outage (the client keeps trying underneath), as Flask-SSE's page alerts once.
     onError: () => alert("Failed to connect to event stream. Is Redis running?"),
   });
 
@@ -55,9 +56,13 @@ export function Quickstart({ streamUrl }: { streamUrl: string }) {
           role="status"
           data-testid="stream-status"
           data-status={status}
+          data-attempt={attempt}
           className={`rounded-full px-3 py-1 text-sm font-medium ${STATUS_STYLES[status]}`}
         >
           {status}
+          {status === "reconnecting" && attempt > 0 && retryAt !== null
+            ? ` (attempt ${attempt}, in ${Math.max(0, Math.ceil((retryAt - Date.now()) / 1000))} s)`
+            : ""}
         </span>
       </div>
       <p className="mt-1 font-mono text-xs text-zinc-500">{streamUrl}</p>

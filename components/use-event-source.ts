@@ -1,20 +1,23 @@
 "use client";
 
-import { useCallback, useEffect, useMemo, useRef, useSyncExternalStore } from "react";
+import { useCallback, useEffect, useMemo, useRef, useState, useSyncExternalStore } from "react";
+import type { GetToken, StreamEvent, StreamState, StreamStatus } from "@/lib/client/connection";
+import type { StreamHub, StreamListener } from "@/lib/client/hub";
+import { getTabClient } from "@/lib/client/tab";
 import { type AppEvents, POSITION_EVENT, RESET_EVENT, type ResetData } from "@/lib/sse/events";
-import { channelOfId } from "@/lib/sse/ids";
 
-/** Connection state of an EventSource, as the hook reports it. */
-export type EventSourceStatus = "connecting" | "open" | "reconnecting" | "closed";
+/** Connection state of a stream, as the hook reports it. */
+export type EventSourceStatus = StreamStatus;
 
 /** What a handler learns besides the data. */
 export interface EventMeta {
   type: string;
-  /** The event's id (`MessageEvent.lastEventId`). */
+  /** The event's id (empty when it had none). */
   id: string;
-  /** The channel it came from: named in the id on multi-channel streams, else the URL's. */
+  /** The channel it came from. */
   channel: string | undefined;
-  event: MessageEvent<string>;
+  /** The raw event: its type, its data as sent, and its id. */
+  event: { type: string; data: string; lastEventId: string };
 }
 
 type Handler<T> = (data: T, meta: EventMeta) => void;
@@ -29,9 +32,14 @@ export type EventHandlers = { [K in keyof AppEvents]?: Handler<AppEvents[K]> } &
 export interface EventSourceHandlers {
   /** Per event type (`message` for events without `event:`); data is parsed JSON or the string. */
   events?: EventHandlers;
+  /** The stream opened (again). */
   onOpen?: () => void;
-  /** Called on every error: a failed connect, or a dropped connection before a retry. */
-  onError?: (event: Event, status: EventSourceStatus) => void;
+  /**
+   * Once per outage, not once per retry: the stream failed (`reconnecting`: the client keeps
+   * trying) or was refused for good (`closed`). `error` is the server's message when it
+   * gave one.
+   */
+  onError?: (error: string, status: EventSourceStatus) => void;
   /** History could not fill a gap on these channels: refetch their state. */
   onReset?: (data: ResetData) => void;
   /**
@@ -39,32 +47,35 @@ export interface EventSourceHandlers {
    * chat opens with its recent past. Reconnects resume instead (no event twice).
    */
   rewind?: number;
+  /**
+   * Supplies a token for private channels, called before each connect with the channels
+   * the stream carries, and again once when the server refuses or expires the token. It
+   * travels in an `Authorization` header, never in the URL. Return null for none.
+   */
+  getToken?: GetToken;
+  /** SSE_MAX_CHANNELS_PER_STREAM, if the server's is not the default 16. */
+  maxChannelsPerStream?: number;
 }
 
-/** The stream URL with `rewind=N` when asked for (relative URLs stay relative). */
-export function withRewind(url: string, rewind: number | undefined): string {
-  if (!rewind) return url;
-  const absolute = /^[a-z][a-z0-9+.-]*:/i.test(url);
-  const parsed = new URL(url, "http://relative.invalid");
-  parsed.searchParams.set("rewind", String(rewind));
-  return absolute ? parsed.href : `${parsed.pathname}${parsed.search}`;
-}
-
-/** What the hook returns: the shared state, plus `reconnect`. */
+/** What the hook returns: the stream's state, plus `reconnect`. */
 export interface EventSourceResult extends EventSourceState {
   /** Drops the connection and resumes after the last event received. */
   reconnect: () => void;
 }
 
-/** The state of a stream; the same object for every component on the same URL. */
+/** The state of the stream carrying a component's channels. */
 export interface EventSourceState {
   status: EventSourceStatus;
-  /** Set when the browser gave up (the server refused the stream); cleared on open. */
+  /** The last error (the server's message when it gave one); cleared on open. */
   error: string | null;
-  /** The id of the last event received, which the browser sends back on reconnect. */
+  /** The id of the last event received, which a reconnect resumes after. */
   lastEventId: string | null;
   /** How many `reset` events arrived (gaps history could not fill). */
   resets: number;
+  /** Failed attempts in a row; 0 while open. */
+  attempt: number;
+  /** When the next try starts (ms since the epoch), while reconnecting. */
+  retryAt: number | null;
 }
 
 /** Parses event data as JSON, falling back to the raw string. The one place data is parsed. */
@@ -76,217 +87,175 @@ export function parseEventData(raw: string): unknown {
   }
 }
 
-type Subscriber = { current: EventSourceHandlers };
-
-/**
- * One EventSource per URL, shared by every component that uses it: browsers allow about
- * six HTTP/1.1 connections per origin, so two panels on one stream must not cost two.
- */
-class SharedSource {
-  private source: EventSource | null = null;
-  private readonly subscribers = new Set<Subscriber>();
-  private readonly stateListeners = new Set<() => void>();
-  private readonly types = new Set<string>();
-  private closeTimer: ReturnType<typeof setTimeout> | undefined;
-  private readonly defaultChannel: string | undefined;
-  state: EventSourceState = { status: "connecting", error: null, lastEventId: null, resets: 0 };
-
-  constructor(private readonly url: string) {
-    const channels = new URL(url, "http://x").searchParams.getAll("channel");
-    this.defaultChannel =
-      channels.length === 0 ? "sse" : channels.length === 1 ? channels[0] : undefined;
-  }
-
-  private setState(patch: Partial<EventSourceState>): void {
-    this.state = { ...this.state, ...patch };
-    for (const listener of this.stateListeners) listener();
-  }
-
-  subscribeState = (listener: () => void): (() => void) => {
-    this.stateListeners.add(listener);
-    return () => this.stateListeners.delete(listener);
-  };
-
-  add(subscriber: Subscriber): void {
-    clearTimeout(this.closeTimer);
-    if (!sources.has(this.url)) sources.set(this.url, this);
-    this.subscribers.add(subscriber);
-    if (this.source === null) this.open();
-    this.listenFor(subscriber.current);
-  }
-
-  remove(subscriber: Subscriber): void {
-    this.subscribers.delete(subscriber);
-    if (this.subscribers.size > 0) return;
-    // Deferred, so StrictMode's unmount-and-remount keeps the same connection.
-    this.closeTimer = setTimeout(() => {
-      if (this.subscribers.size > 0) return;
-      this.source?.close();
-      this.source = null;
-      this.types.clear();
-      sources.delete(this.url);
-    }, 0);
-  }
-
-  /** Adds a DOM listener for any event type a subscriber handles that has none yet. */
-  listenFor(handlers: EventSourceHandlers): void {
-    const source = this.source;
-    if (source === null) return;
-    for (const type of Object.keys(handlers.events ?? {})) {
-      if (this.types.has(type)) continue;
-      this.types.add(type);
-      source.addEventListener(type, (event: MessageEvent<string>) => this.dispatch(type, event));
-    }
-  }
-
-  /**
-   * Drops the connection and opens a new one that resumes after the last event received
-   * (`?lastEventId=`, since a new EventSource cannot send the header).
-   */
-  reconnect(): void {
-    if (this.subscribers.size === 0) return;
-    this.source?.close();
-    this.types.clear();
-    this.open(this.state.lastEventId ?? undefined);
-    for (const s of this.subscribers) this.listenFor(s.current);
-  }
-
-  private open(lastEventId?: string): void {
-    let url = this.url;
-    if (lastEventId) {
-      const resumed = new URL(this.url, window.location.href);
-      resumed.searchParams.set("lastEventId", lastEventId);
-      url = resumed.pathname + resumed.search;
-    }
-    const source = new EventSource(url);
-    this.source = source;
-    this.setState({ status: "connecting", error: null });
-    source.onopen = () => {
-      this.setState({ status: "open", error: null });
-      for (const s of this.subscribers) s.current.onOpen?.();
-    };
-    source.onerror = (event) => {
-      // Leaving the page cuts every stream; that is not an error worth telling anyone about
-      // (the quickstart's alert would even hold up the navigation).
-      if (pageUnloading) return;
-      const status = source.readyState === EventSource.CLOSED ? "closed" : "reconnecting";
-      this.setState({
-        status,
-        error: status === "closed" ? `could not connect to ${this.url}` : this.state.error,
-      });
-      if (status === "closed") this.explainFailure();
-      for (const s of this.subscribers) s.current.onError?.(event, status);
-    };
-    source.addEventListener(POSITION_EVENT, (event: MessageEvent<string>) => {
-      if (event.lastEventId !== this.state.lastEventId) {
-        this.setState({ lastEventId: event.lastEventId });
-      }
-    });
-    source.addEventListener(RESET_EVENT, (event: MessageEvent<string>) => {
-      this.setState({ resets: this.state.resets + 1 });
-      const data = parseEventData(event.data) as ResetData;
-      for (const s of this.subscribers) s.current.onReset?.(data);
-    });
-  }
-
-  /**
-   * EventSource hides why the server refused a stream. Ask once more with fetch and show
-   * the server's JSON error message (e.g. "channel private-x is private: pass a token").
-   */
-  private explainFailure(): void {
-    fetch(this.url, { headers: { Accept: "text/event-stream" }, credentials: "same-origin" })
-      .then(async (response) => {
-        if (response.ok) {
-          await response.body?.cancel();
-          return;
-        }
-        const body = (await response.json().catch(() => null)) as {
-          error?: { message?: string };
-        } | null;
-        this.setState({ error: body?.error?.message ?? `HTTP ${response.status}` });
-      })
-      .catch(() => {});
-  }
-
-  private dispatch(type: string, event: MessageEvent<string>): void {
-    if (event.lastEventId !== this.state.lastEventId) {
-      this.setState({ lastEventId: event.lastEventId });
-    }
-    const data = parseEventData(event.data) as never;
-    const meta: EventMeta = {
-      type,
-      id: event.lastEventId,
-      channel: channelOfId(event.lastEventId) ?? this.defaultChannel,
-      event,
-    };
-    for (const s of this.subscribers) s.current.events?.[type]?.(data, meta);
-  }
+/** The stream URL with `rewind=N` when asked for (relative URLs stay relative). */
+export function withRewind(url: string, rewind: number | undefined): string {
+  if (!rewind) return url;
+  const absolute = /^[a-z][a-z0-9+.-]*:/i.test(url);
+  const parsed = new URL(url, "http://relative.invalid");
+  parsed.searchParams.set("rewind", String(rewind));
+  return absolute ? parsed.href : `${parsed.pathname}${parsed.search}`;
 }
 
-const sources = new Map<string, SharedSource>();
-let pageUnloading = false;
-if (typeof window !== "undefined") {
-  const onLeave = () => {
-    pageUnloading = true;
-  };
-  window.addEventListener("beforeunload", onLeave);
-  window.addEventListener("pagehide", onLeave);
-  // Back/forward cache: the page comes back alive.
-  window.addEventListener("pageshow", () => {
-    pageUnloading = false;
-  });
+/** A hook's URL taken apart: the endpoint the tab shares, and what this hook asks of it. */
+export interface StreamRequest {
+  /** The endpoint without channel, rewind and token (`/stream`). */
+  endpoint: string;
+  channels: string[];
+  rewind: number;
+  /** `?token=` in the URL (still read; prefer `getToken`). */
+  token: string | null;
 }
-const CLOSED_STATE: EventSourceState = {
+
+/** Reads `/stream?channel=a&channel=b[&rewind=N][&token=T]`; no channel means `sse`. */
+export function parseStreamUrl(url: string): StreamRequest {
+  const absolute = /^[a-z][a-z0-9+.-]*:/i.test(url);
+  const parsed = new URL(url, "http://relative.invalid");
+  const params = parsed.searchParams;
+  const channels = params.getAll("channel");
+  const rewind = Number(params.get("rewind") ?? 0) || 0;
+  const token = params.get("token");
+  for (const name of ["channel", "rewind", "token", "lastEventId"]) params.delete(name);
+  const rest = params.size > 0 ? `?${params}` : "";
+  return {
+    endpoint: absolute ? `${parsed.origin}${parsed.pathname}${rest}` : `${parsed.pathname}${rest}`,
+    channels: channels.length === 0 ? ["sse"] : [...new Set(channels)],
+    rewind,
+    token,
+  };
+}
+
+const CLOSED: StreamState = {
   status: "closed",
-  error: null,
+  attempt: 0,
+  retryAt: null,
   lastEventId: null,
-  resets: 0,
+  error: null,
+  errorCode: null,
 };
-const CONNECTING_STATE: EventSourceState = { ...CLOSED_STATE, status: "connecting" };
-const noop = () => () => {};
-
-function sharedSource(url: string): SharedSource {
-  let shared = sources.get(url);
-  if (shared === undefined) {
-    shared = new SharedSource(url);
-    sources.set(url, shared);
-  }
-  return shared;
-}
+const CONNECTING: StreamState = { ...CLOSED, status: "connecting" };
+const DEFAULT_MAX_CHANNELS = 16;
+const noSubscription = () => () => {};
 
 /**
- * Subscribes to a Server-Sent Events URL for as long as the component is mounted.
- * Components on the same URL share one EventSource, closed when the last one unmounts
- * (StrictMode's double mount included). Handlers live in a ref, so new functions on every
- * render do not reconnect. Pass `null` as the URL to stay disconnected.
+ * Subscribes to channels for as long as the component is mounted. Every component of every
+ * tab shares one stream per set of channels the server allows on one (see
+ * `lib/client/tab.ts`); the stream reconnects through restarts, outages, limits and network
+ * loss, and resumes after the last event, so no event is lost or shown twice. Handlers live
+ * in a ref, so new functions on every render do not reconnect. `null` stays disconnected.
  */
 export function useEventSource(
   streamUrl: string | null,
   handlers: EventSourceHandlers,
 ): EventSourceResult {
-  const url = streamUrl === null ? null : withRewind(streamUrl, handlers.rewind);
   const handlersRef = useRef(handlers);
   handlersRef.current = handlers;
-  // Only in the browser: a server render must not register sources nobody will close.
-  const shared = url === null || typeof window === "undefined" ? null : sharedSource(url);
-
-  useEffect(() => {
-    if (shared === null) return;
-    const subscriber: Subscriber = handlersRef;
-    shared.add(subscriber);
-    return () => shared.remove(subscriber);
-  }, [shared]);
-
-  // Event types a later render adds get their listener on the same source.
-  useEffect(() => {
-    shared?.listenFor(handlers);
-  });
-
-  const state = useSyncExternalStore(
-    shared?.subscribeState ?? noop,
-    () => shared?.state ?? CLOSED_STATE,
-    () => (url === null ? CLOSED_STATE : CONNECTING_STATE),
+  const request = useMemo(
+    () => (streamUrl === null ? null : parseStreamUrl(withRewind(streamUrl, handlers.rewind))),
+    [streamUrl, handlers.rewind],
   );
-  const reconnect = useCallback(() => shared?.reconnect(), [shared]);
-  return useMemo(() => ({ ...state, reconnect }), [state, reconnect]);
+  const channelsKey = request?.channels.join("\n") ?? "";
+  const maxChannels = handlers.maxChannelsPerStream ?? DEFAULT_MAX_CHANNELS;
+  // Only in the browser: a server render opens nothing.
+  const hub: StreamHub | null =
+    request === null || typeof window === "undefined"
+      ? null
+      : getTabClient().hub(request.endpoint, maxChannels);
+  const [resets, setResets] = useState(0);
+  const stateCallbacks = useRef(new Set<() => void>());
+  const withToken = handlers.getToken !== undefined || request?.token != null;
+
+  // biome-ignore lint/correctness/useExhaustiveDependencies: channelsKey stands for request.channels
+  useEffect(() => {
+    if (hub === null || request === null) return;
+    let previous = hub.stateOf(request.channels);
+    let inOutage = false;
+    const staticToken = request.token;
+    const listener: StreamListener = {
+      channels: request.channels,
+      rewind: request.rewind,
+      getToken: withToken
+        ? (channels) => handlersRef.current.getToken?.(channels) ?? staticToken
+        : undefined,
+      onEvent: (event) => dispatch(event, handlersRef.current, () => setResets((n) => n + 1)),
+      onState: () => {
+        const state = hub.stateOf(request.channels);
+        if (state === previous) return;
+        const wasOpen = previous.status === "open";
+        previous = state;
+        for (const callback of stateCallbacks.current) callback();
+        const current = handlersRef.current;
+        if (state.status === "open") {
+          inOutage = false;
+          if (!wasOpen) current.onOpen?.();
+          return;
+        }
+        // A clean end (a deploy) reconnects with no error: not an outage.
+        if (state.error === null || inOutage || pageUnloading()) return;
+        inOutage = true;
+        current.onError?.(state.error, state.status);
+      },
+    };
+    return hub.subscribe(listener);
+  }, [hub, channelsKey, request?.rewind, withToken, request?.token]);
+
+  const subscribeState = useCallback((callback: () => void) => {
+    stateCallbacks.current.add(callback);
+    return () => stateCallbacks.current.delete(callback);
+  }, []);
+  const state = useSyncExternalStore(
+    hub === null ? noSubscription : subscribeState,
+    () => (hub === null || request === null ? CLOSED : hub.stateOf(request.channels)),
+    () => (request === null ? CLOSED : CONNECTING),
+  );
+  const reconnect = useCallback(() => {
+    if (hub !== null && request !== null) hub.reconnect(request.channels);
+  }, [hub, request]);
+  return useMemo(
+    () => ({
+      status: state.status,
+      error: state.error,
+      lastEventId: state.lastEventId,
+      attempt: state.attempt,
+      retryAt: state.retryAt,
+      resets,
+      reconnect,
+    }),
+    [state, resets, reconnect],
+  );
+}
+
+/** Hands an event to the component's handler for its type. */
+function dispatch(event: StreamEvent, handlers: EventSourceHandlers, countReset: () => void): void {
+  if (event.type === POSITION_EVENT) return;
+  if (event.type === RESET_EVENT) {
+    countReset();
+    handlers.onReset?.(parseEventData(event.data) as ResetData);
+    return;
+  }
+  const handler = handlers.events?.[event.type];
+  if (handler === undefined) return;
+  const id = event.id ?? "";
+  (handler as Handler<unknown>)(parseEventData(event.data), {
+    type: event.type,
+    id,
+    channel: event.channel || undefined,
+    event: { type: event.type, data: event.data, lastEventId: id },
+  });
+}
+
+/**
+ * Leaving the page cuts a tab's own streams; that is not an outage worth telling anyone
+ * about (the quickstart's alert would even hold up the navigation).
+ */
+function pageUnloading(): boolean {
+  return (globalThis as { [UNLOADING]?: boolean })[UNLOADING] === true;
+}
+const UNLOADING = Symbol.for("next-sse.page-unloading");
+if (typeof window !== "undefined") {
+  const mark = (value: boolean) => () => {
+    (globalThis as { [UNLOADING]?: boolean })[UNLOADING] = value;
+  };
+  window.addEventListener("beforeunload", mark(true));
+  window.addEventListener("pagehide", mark(true));
+  window.addEventListener("pageshow", mark(false));
 }

@@ -18,19 +18,26 @@ export interface AuthorizeContext {
 
 const TOKEN_COOKIE_PATTERN = new RegExp(`(?:^|;\\s*)${TOKEN_COOKIE}=([^;]+)`);
 
+const BEARER = /^Bearer\s+(\S+)\s*$/i;
+
+/**
+ * The channel token, in order of preference: `Authorization: Bearer` (fetch-based clients
+ * and servers), the `sse_token` cookie, `?token=` (which proxies and access logs record).
+ */
 function readToken(request: RequestLike, query: URLSearchParams): string | undefined {
-  const fromQuery = query.get("token");
-  if (fromQuery) return fromQuery;
+  const bearer = BEARER.exec(request.headers.get("authorization") ?? "");
+  if (bearer !== null) return bearer[1];
   const cookie = request.headers.get("cookie");
-  if (cookie === null) return undefined;
-  const match = TOKEN_COOKIE_PATTERN.exec(cookie);
-  if (match === null) return undefined;
-  try {
-    return decodeURIComponent(match[1]);
-  } catch {
-    // A malformed escape is a bad token like any other (401), not a server error.
-    return match[1];
+  const match = cookie === null ? null : TOKEN_COOKIE_PATTERN.exec(cookie);
+  if (match !== null) {
+    try {
+      return decodeURIComponent(match[1]);
+    } catch {
+      // A malformed escape is a bad token like any other (401), not a server error.
+      return match[1];
+    }
   }
+  return query.get("token") || undefined;
 }
 
 /**
@@ -50,7 +57,7 @@ export function requireChannelTokens({
     throw new HttpError(
       401,
       "token_required",
-      `channel ${locked[0]} is private: pass a token as ?token= or the ${TOKEN_COOKIE} cookie`,
+      `channel ${locked[0]} is private: pass a token (Authorization: Bearer, the ${TOKEN_COOKIE} cookie, or ?token=)`,
     );
   }
   let grant: ReturnType<typeof verifyChannelToken>;

@@ -1,8 +1,10 @@
 import "server-only";
+import { mintChannelToken } from "@/lib/server/auth";
 import { requireChannelTokens } from "@/lib/server/authorize";
 import { getConfig } from "@/lib/server/config";
 import { HttpError } from "@/lib/server/http";
 import { limitRate } from "@/lib/server/rate-limit";
+import { PRIVATE_DEMO_CHANNEL, PRIVATE_PLAYGROUND_CHANNEL } from "@/lib/sse/demo";
 
 /**
  * The demo (quickstart and playground) publishes without a publish token, so it is fenced:
@@ -48,4 +50,25 @@ export function refuseCrossSiteSubresource(headers: Headers): void {
   if (site !== null && site !== "same-origin" && site !== "none" && mode !== "navigate") {
     throw new HttpError(403, "cross_site_request", "open /hello in a tab to publish the greeting");
   }
+}
+
+/** The channels the demo pages mint tokens for when they render. */
+const DEMO_TOKEN_CHANNELS: readonly string[] = [PRIVATE_DEMO_CHANNEL, PRIVATE_PLAYGROUND_CHANNEL];
+
+/**
+ * A fresh token for one of the demo's private channels: what the page's own render mints,
+ * nothing more (one channel, the default lifetime), within the demo's rate limit.
+ * @throws HttpError 404 when the demo is off, 403 for any other channel, 429 past the limit.
+ */
+export function mintDemoToken(headers: Headers, channel: string): string {
+  requireDemo();
+  if (!DEMO_TOKEN_CHANNELS.includes(channel)) {
+    throw new HttpError(
+      403,
+      "channel_forbidden",
+      "the demo mints tokens for its own channels only",
+    );
+  }
+  limitRate(headers, "demo-token", getConfig().demoPublishPerMinute);
+  return mintChannelToken([channel]);
 }

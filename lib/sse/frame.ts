@@ -111,9 +111,14 @@ export function frameBytes(text: string): Uint8Array {
   return encoder.encode(text);
 }
 
-/** The first bytes of every stream: a comment (so proxies flush headers) and the retry delay. */
-export function helloFrame(retryMs: number): Uint8Array {
-  return encoder.encode(`: connected\nretry: ${retryMs}\n\n`);
+/**
+ * The first bytes of every stream: a comment (so proxies flush headers), the heartbeat
+ * interval (`: heartbeat-ms=N`, so a client can tell a silently dead connection: no byte
+ * for 2.5 intervals; absent when heartbeats are off) and the retry delay.
+ */
+export function helloFrame(retryMs: number, heartbeatMs = 0): Uint8Array {
+  const heartbeat = heartbeatMs > 0 ? `: heartbeat-ms=${heartbeatMs}\n` : "";
+  return encoder.encode(`: connected\n${heartbeat}retry: ${retryMs}\n\n`);
 }
 
 /** A keep-alive comment, for idle streams. */

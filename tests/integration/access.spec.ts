@@ -24,7 +24,7 @@ for (const server of STREAM_SERVERS) {
       expect(missing.status).toBe(401);
       expect(await errorOf(missing)).toEqual({
         code: "token_required",
-        message: `channel ${name} is private: pass a token as ?token= or the sse_token cookie`,
+        message: `channel ${name} is private: pass a token (Authorization: Bearer, the sse_token cookie, or ?token=)`,
       });
       const forged = mintTestToken([name], 60, "another-secret-entirely-0123456789abcdef");
       for (const token of [forged, "garbage", "a.b"]) {

@@ -40,7 +40,9 @@ for (const server of STREAM_SERVERS) {
       expect(s.response.headers.get("content-encoding")).toBeNull();
       await expect
         .poll(() => s.raw())
-        .toMatch(/^: connected\nretry: 3000\n\nevent: position\ndata: \nid: \d+-\d+\n\n$/);
+        .toMatch(
+          /^: connected\n: heartbeat-ms=\d+\nretry: 3000\n\nevent: position\ndata: \nid: \d+-\d+\n\n$/,
+        );
     });
 
     test("delivers event, multi-line data, id and retry published by another service", async () => {

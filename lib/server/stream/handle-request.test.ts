@@ -102,10 +102,10 @@ describe("handleStreamRequest (web sink)", () => {
     expect((await stream.getReader().read()).done).toBe(true);
   });
 
-  it("sends a keep-alive comment to an idle stream", async () => {
+  it("announces its heartbeat interval and sends a keep-alive comment to an idle stream", async () => {
     const { open } = setup({ heartbeatMs: 300 });
     const { next, reader } = textReader(await open());
-    expect(await next()).toBe(HELLO);
+    expect(await next()).toBe(": connected\n: heartbeat-ms=300\nretry: 3000\n\n");
     expect(await next()).toBe(": \n\n");
     await reader.cancel();
   });

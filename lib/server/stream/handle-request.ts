@@ -200,7 +200,7 @@ async function openStream(
   if (signal.aborted) return { ...GONE, maxBacklogBytes };
   counted = true;
   updatePresence(channels, 1);
-  const hello = helloFrame(options.retryMs);
+  const hello = helloFrame(options.retryMs, options.heartbeatMs);
   return {
     maxBacklogBytes,
     open: (sink) => {

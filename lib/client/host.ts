@@ -1,0 +1,286 @@
+import {
+  type Clock,
+  StreamConnection,
+  type StreamEvent,
+  type StreamState,
+} from "@/lib/client/connection";
+import type { ClientMessage, HostMessage, WantedChannels } from "@/lib/client/protocol";
+import { compareStreamIds } from "@/lib/sse/ids";
+
+/**
+ * Holds the streams of every client (tab) it serves: the union of what they listen to,
+ * grouped into as few connections as the server allows (public channels together, each
+ * token-bearing set apart, so a refused token cannot cut the public ones), and fans events
+ * out to the clients that want them. One per SharedWorker, leader tab, or lone tab.
+ */
+
+interface ClientEntry {
+  send(message: HostMessage): void;
+  /** Per stream URL: what the client listens to and where it stands. */
+  urls: Map<string, { wanted: WantedChannels[]; positions: Map<string, string> }>;
+  maxChannels: number;
+}
+
+interface Hosted {
+  url: string;
+  channels: string[];
+  auth: boolean;
+  connection: StreamConnection;
+}
+
+export interface StreamHostOptions {
+  fetch?: typeof fetch;
+  clock?: Clock;
+  random?: () => number;
+  /** How long a tab may take to answer a token request (ms, 10000). */
+  tokenTimeoutMs?: number;
+}
+
+const DEFAULT_MAX_CHANNELS = 16;
+
+export class StreamHost {
+  private readonly clients = new Map<string, ClientEntry>();
+  private readonly hosted = new Map<string, Hosted>();
+  private readonly tokenRequests = new Map<number, (token: string | null) => void>();
+  private nextRequestId = 1;
+  private reconcileQueued = false;
+
+  constructor(private readonly options: StreamHostOptions = {}) {}
+
+  /** A message from a client; `send` answers it. */
+  receive(clientId: string, message: ClientMessage, send: (message: HostMessage) => void): void {
+    switch (message.type) {
+      case "subscribe": {
+        let client = this.clients.get(clientId);
+        if (client === undefined) {
+          client = { send, urls: new Map(), maxChannels: message.maxChannels };
+          this.clients.set(clientId, client);
+        }
+        client.send = send;
+        client.maxChannels = message.maxChannels;
+        if (message.wanted.length === 0) client.urls.delete(message.url);
+        else {
+          client.urls.set(message.url, {
+            wanted: message.wanted,
+            positions: new Map(message.positions),
+          });
+        }
+        this.queueReconcile();
+        return;
+      }
+      case "token":
+        this.tokenRequests.get(message.requestId)?.(message.token);
+        this.tokenRequests.delete(message.requestId);
+        return;
+      case "wake":
+        for (const { connection } of this.hosted.values()) connection.wake();
+        return;
+      case "reconnect":
+        for (const hosted of this.hosted.values()) {
+          if (hosted.url !== message.url) continue;
+          if (hosted.channels.some((channel) => message.channels.includes(channel))) {
+            hosted.connection.reconnect();
+          }
+        }
+        return;
+      case "bye":
+        this.remove(clientId);
+        return;
+    }
+  }
+
+  /** A client left (its tab closed): its channels go unless another client wants them. */
+  remove(clientId: string): void {
+    if (this.clients.delete(clientId)) this.queueReconcile();
+  }
+
+  /** Closes every stream. */
+  close(): void {
+    for (const { connection } of this.hosted.values()) connection.close();
+    this.hosted.clear();
+    this.clients.clear();
+  }
+
+  /** How many connections are open, for tests and diagnostics. */
+  connectionCount(): number {
+    return this.hosted.size;
+  }
+
+  private queueReconcile(): void {
+    if (this.reconcileQueued) return;
+    this.reconcileQueued = true;
+    // After the current turn: a render that unmounts and mounts changes nothing.
+    queueMicrotask(() => {
+      this.reconcileQueued = false;
+      this.reconcile();
+    });
+  }
+
+  /** The connections clients want now: key -> channels. */
+  private desired(): Map<string, { url: string; channels: string[]; auth: boolean }> {
+    const publicByUrl = new Map<string, Set<string>>();
+    const authSets = new Map<string, { url: string; channels: string[] }>();
+    let maxChannels = DEFAULT_MAX_CHANNELS;
+    for (const client of this.clients.values()) {
+      maxChannels = Math.min(maxChannels, client.maxChannels || DEFAULT_MAX_CHANNELS);
+      for (const [url, { wanted }] of client.urls) {
+        for (const want of wanted) {
+          if (want.auth) {
+            const channels = [...new Set(want.channels)].sort();
+            authSets.set(`${url}\n${channels.join("\n")}`, { url, channels });
+            continue;
+          }
+          const set = publicByUrl.get(url) ?? new Set<string>();
+          publicByUrl.set(url, set);
+          for (const channel of want.channels) set.add(channel);
+        }
+      }
+    }
+    const out = new Map<string, { url: string; channels: string[]; auth: boolean }>();
+    const addChunks = (url: string, channels: string[], auth: boolean) => {
+      for (let i = 0; i < channels.length; i += maxChannels) {
+        const chunk = channels.slice(i, i + maxChannels);
+        out.set(`${auth ? "auth" : "public"}\n${url}\n${chunk.join("\n")}`, {
+          url,
+          channels: chunk,
+          auth,
+        });
+      }
+    };
+    for (const [url, set] of publicByUrl) addChunks(url, [...set].sort(), false);
+    for (const { url, channels } of authSets.values()) addChunks(url, channels, true);
+    return out;
+  }
+
+  private reconcile(): void {
+    const desired = this.desired();
+    // Where each channel stands now, before connections close.
+    const known = new Map<string, string>();
+    for (const hosted of this.hosted.values()) {
+      for (const [channel, id] of hosted.connection.currentPositions()) {
+        known.set(`${hosted.url}\n${channel}`, id);
+      }
+    }
+    for (const [key, hosted] of this.hosted) {
+      if (desired.has(key)) continue;
+      hosted.connection.close();
+      this.hosted.delete(key);
+    }
+    for (const [key, want] of desired) {
+      const existing = this.hosted.get(key);
+      if (existing !== undefined) {
+        // A client that joined an open stream learns its state at once.
+        this.broadcastState(existing, existing.connection.currentState());
+        continue;
+      }
+      this.open(key, want, known);
+    }
+  }
+
+  private open(
+    key: string,
+    want: { url: string; channels: string[]; auth: boolean },
+    known: Map<string, string>,
+  ): void {
+    const positions = new Map<string, string>();
+    let rewind = 0;
+    for (const channel of want.channels) {
+      const hostPosition = known.get(`${want.url}\n${channel}`);
+      if (hostPosition !== undefined) {
+        positions.set(channel, hostPosition);
+        continue;
+      }
+      // A new host: resume from the tab furthest behind; the others drop what they had.
+      for (const client of this.clients.values()) {
+        const entry = client.urls.get(want.url);
+        const at = entry?.positions.get(channel);
+        if (at === undefined) continue;
+        const lowest = positions.get(channel);
+        if (lowest === undefined || compareStreamIds(at, lowest) < 0) positions.set(channel, at);
+      }
+      for (const client of this.clients.values()) {
+        for (const wanted of client.urls.get(want.url)?.wanted ?? []) {
+          if (wanted.channels.includes(channel)) rewind = Math.max(rewind, wanted.rewind);
+        }
+      }
+    }
+    const hosted: Hosted = {
+      url: want.url,
+      channels: want.channels,
+      auth: want.auth,
+      connection: new StreamConnection({
+        url: want.url,
+        channels: want.channels,
+        positions,
+        rewind,
+        getToken: want.auth ? (channels) => this.requestToken(want.url, channels) : undefined,
+        onEvent: (event) => this.broadcastEvent(hosted, event),
+        onState: (state) => this.broadcastState(hosted, state),
+        fetch: this.options.fetch,
+        clock: this.options.clock,
+        random: this.options.random,
+      }),
+    };
+    this.hosted.set(key, hosted);
+    hosted.connection.start();
+  }
+
+  private clientsOf(hosted: Hosted, channel?: string): ClientEntry[] {
+    const out: ClientEntry[] = [];
+    for (const client of this.clients.values()) {
+      const wanted = client.urls.get(hosted.url)?.wanted ?? [];
+      const wants = wanted.some(
+        (want) =>
+          want.auth === hosted.auth &&
+          want.channels.some((c) =>
+            channel === undefined || channel === "" ? hosted.channels.includes(c) : c === channel,
+          ),
+      );
+      if (wants) out.push(client);
+    }
+    return out;
+  }
+
+  private broadcastEvent(hosted: Hosted, event: StreamEvent): void {
+    const message: HostMessage = {
+      type: "event",
+      url: hosted.url,
+      channels: hosted.channels,
+      event,
+    };
+    for (const client of this.clientsOf(hosted, event.channel)) client.send(message);
+  }
+
+  private broadcastState(hosted: Hosted, state: StreamState): void {
+    const message: HostMessage = {
+      type: "state",
+      url: hosted.url,
+      channels: hosted.channels,
+      state,
+    };
+    for (const client of this.clientsOf(hosted)) client.send(message);
+  }
+
+  /** Asks a tab that listens with a token for one covering `channels`. */
+  private requestToken(url: string, channels: readonly string[]): Promise<string | null> {
+    const client = [...this.clients.values()].find((entry) =>
+      entry.urls
+        .get(url)
+        ?.wanted.some((want) => want.auth && channels.every((c) => want.channels.includes(c))),
+    );
+    if (client === undefined) return Promise.resolve(null);
+    const requestId = this.nextRequestId++;
+    return new Promise<string | null>((resolve, reject) => {
+      const timeoutMs = this.options.tokenTimeoutMs ?? 10_000;
+      const timer = setTimeout(() => {
+        this.tokenRequests.delete(requestId);
+        reject(new Error("no token in time"));
+      }, timeoutMs);
+      this.tokenRequests.set(requestId, (token) => {
+        clearTimeout(timer);
+        resolve(token);
+      });
+      client.send({ type: "token?", requestId, url, channels });
+    });
+  }
+}

@@ -283,7 +283,9 @@ export class StreamConnection {
       },
       onComment: (comment) => {
         const match = HEARTBEAT_COMMENT.exec(comment);
-        if (match !== null) this.heartbeatMs = Number(match[1]);
+        if (match === null || Number(match[1]) === this.heartbeatMs) return;
+        this.heartbeatMs = Number(match[1]);
+        this.armWatchdog();
       },
     });
     this.tokenRetried = false;

@@ -227,6 +227,10 @@ export class StreamConnection {
     const resume = this.resumeId();
     if (resume !== null) headers["Last-Event-ID"] = resume;
     if (abort.signal.aborted) return;
+    // The silence rule holds from here: a connect that gets no answer (a dead keep-alive
+    // connection, a proxy that hangs) is given up like a stream that went quiet.
+    this.lastByteAt = this.clock.now();
+    this.armWatchdog();
     let response: Response;
     try {
       response = await (this.options.fetch ?? fetch)(this.streamUrl(), {

@@ -56,13 +56,18 @@ export async function startNextServer(
 /**
  * Starts the production server (`npm start`: `node dist/server.js`) on a free loopback port
  * with exactly the given next-sse settings. `script` runs another copy of the server (the
- * deploy folder's `server.js`).
+ * deploy folder's `server.js`); `port` serves on that port (a restart where browsers were).
  */
 export async function startAppServer(
   env: Record<string, string>,
-  { nodeArgs = [], script = SERVER_BUNDLE }: { nodeArgs?: string[]; script?: string } = {},
+  {
+    nodeArgs = [],
+    script = SERVER_BUNDLE,
+    port: fixedPort,
+  }: { nodeArgs?: string[]; script?: string; port?: number } = {},
 ): Promise<TestServer> {
-  const port = await getFreePort();
+  // A fixed port: a server restarted where browsers were connected.
+  const port = fixedPort ?? (await getFreePort());
   return spawnServer(
     "npm start",
     [...nodeArgs, script],

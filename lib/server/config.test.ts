@@ -7,6 +7,9 @@ describe("parseConfig", () => {
     expect(parseConfig({})).toEqual({
       redisClusterNodes: undefined,
       redisUrl: undefined,
+      redisSentinels: undefined,
+      redisSentinelMaster: "mymaster",
+      redisAuditMs: 3000,
       redisTimeoutMs: 3000,
       retryMs: 3000,
       heartbeatMs: 15000,

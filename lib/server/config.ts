@@ -46,6 +46,12 @@ const clusterNodes = commaList(
 
 const ENV_SCHEMA = z.object({
   SSE_REDIS_CLUSTER_NODES: clusterNodes,
+  SSE_REDIS_SENTINELS: commaList(z.string().regex(/^[\w.-]+:\d+$/, "must be host:port")),
+  SSE_REDIS_SENTINEL_MASTER: z.preprocess(
+    blankToUndefined,
+    z.string().regex(/^[\w.-]+$/, "must be a master name").default("mymaster"),
+  ),
+  SSE_REDIS_AUDIT_MS: integer(3000, 0, 600_000),
   SSE_REDIS_URL: redisUrl,
   REDIS_URL: redisUrl,
   SSE_REDIS_TIMEOUT_MS: integer(3000, 100, 60_000),
@@ -121,6 +127,12 @@ export interface SseConfig {
   redisClusterNodes: string[] | undefined;
   /** Redis URL (`SSE_REDIS_URL`, else `REDIS_URL`); undefined selects the in-memory broker. */
   redisUrl: string | undefined;
+  /** Redis Sentinel `host:port` list; when set (and no cluster), it wins over the URL. */
+  redisSentinels: string[] | undefined;
+  /** The master name the sentinels watch (default `mymaster`). */
+  redisSentinelMaster: string;
+  /** Quiet subscriptions get a probe this often; one that never comes back is repaired (ms). */
+  redisAuditMs: number;
   /** How long a publish or subscribe may wait for Redis before failing (default 3000 ms). */
   redisTimeoutMs: number;
   /** Reconnect delay sent to browsers in `retry:` (default 3000 ms). */
@@ -222,6 +234,9 @@ export function parseConfig(env: Record<string, string | undefined>): SseConfig 
   const e = result.data;
   return {
     redisClusterNodes: e.SSE_REDIS_CLUSTER_NODES,
+    redisSentinels: e.SSE_REDIS_SENTINELS,
+    redisSentinelMaster: e.SSE_REDIS_SENTINEL_MASTER,
+    redisAuditMs: e.SSE_REDIS_AUDIT_MS,
     redisUrl: e.SSE_REDIS_URL ?? e.REDIS_URL,
     redisTimeoutMs: e.SSE_REDIS_TIMEOUT_MS,
     retryMs: e.SSE_RETRY_MS,

@@ -56,6 +56,12 @@ function createRegistry(): Registry {
   totalCounter(registry, "sse_streams_opened_total", "Streams opened.", () => counters.opened);
   totalCounter(
     registry,
+    "sse_redis_subscription_repairs_total",
+    "Redis subscriptions found silent by a probe and subscribed again.",
+    () => (getBroker() as { subscriptionRepairs?: number }).subscriptionRepairs ?? 0,
+  );
+  totalCounter(
+    registry,
     "sse_events_published_total",
     "Events published by this instance.",
     () => requestCounters().published,

@@ -13,7 +13,7 @@ export {
   type PublishResult,
 } from "@/lib/server/broker/types";
 
-/** Builds the broker the configuration asks for: Redis Cluster, Redis, else in-memory. */
+/** Builds the broker the configuration asks for: Redis Cluster, Sentinel, Redis, else in-memory. */
 export function createBroker(): Broker {
   const config = getConfig();
   const history = {
@@ -27,9 +27,14 @@ export function createBroker(): Broker {
     history,
     prefix: config.keyPrefix,
     flaskSse: config.flaskSse,
+    auditMs: config.redisAuditMs,
   };
   if (config.redisClusterNodes !== undefined) {
     return new RedisBroker({ clusterNodes: config.redisClusterNodes, ...redis });
+  }
+  if (config.redisSentinels !== undefined) {
+    const sentinels = { nodes: config.redisSentinels, master: config.redisSentinelMaster };
+    return new RedisBroker({ sentinels, ...redis });
   }
   if (config.redisUrl === undefined) {
     console.info(

@@ -31,6 +31,11 @@ export class ChannelListeners {
     return true;
   }
 
+  /** Channels with at least one listener. */
+  listened(): string[] {
+    return [...this.channels.keys()];
+  }
+
   count(channel?: string): number {
     return channel === undefined ? this.total : (this.channels.get(channel)?.size ?? 0);
   }

@@ -3,6 +3,7 @@ import { Cluster, Redis, type RedisOptions } from "ioredis";
 import { ChannelHeads } from "@/lib/server/broker/channel-heads";
 import { ChannelListeners } from "@/lib/server/broker/listeners";
 import { PUBLISH_SCRIPT, READ_SINCE_SCRIPT, RedisNames } from "@/lib/server/broker/redis-scripts";
+import { SubscriptionAudit } from "@/lib/server/broker/subscription-audit";
 import type {
   Broker,
   FrameListener,
@@ -28,6 +29,16 @@ export interface RedisBrokerOptions {
    * pub/sub (SSUBSCRIBE/SPUBLISH, Redis 7) and each channel's keys share its slot.
    */
   clusterNodes?: string[];
+  /**
+   * Redis Sentinel: `host:port` of each sentinel, and the name of the master they watch.
+   * Both connections follow the master through a failover.
+   */
+  sentinels?: { nodes: string[]; master: string };
+  /**
+   * How often quiet subscriptions are checked with a probe (ms, default 3000; 0: never).
+   * See `subscription-audit.ts`.
+   */
+  auditMs?: number;
   /** Publish and subscribe fail after this long without Redis (default 3000 ms). */
   timeoutMs?: number;
   /** History bounds (default 1000 events, 3600 s); either at 0 turns history off. */
@@ -92,19 +103,28 @@ export class RedisBroker implements Broker {
   /** Key and pub/sub channel names, under the prefix. */
   readonly names: RedisNames;
   private readonly flaskSse: boolean;
+  private readonly sentinels: { nodes: string[]; master: string } | undefined;
+  /** Channels whose current subscription is confirmed. */
+  private readonly confirmed = new Set<string>();
+  private readonly audit: SubscriptionAudit;
+  /** Subscriptions found silent and repaired (`sse_redis_subscription_repairs_total`). */
+  subscriptionRepairs = 0;
 
   constructor({
     url,
     clusterNodes,
+    sentinels,
+    auditMs = 3000,
     timeoutMs = 3000,
     history = { maxLength: 1000, ttlSeconds: 3600 },
     prefix = "sse:",
     flaskSse = false,
   }: RedisBrokerOptions) {
-    if (url === undefined && (clusterNodes === undefined || clusterNodes.length === 0)) {
-      throw new Error("RedisBroker needs a url or clusterNodes");
+    if (url === undefined && !clusterNodes?.length && !sentinels?.nodes.length) {
+      throw new Error("RedisBroker needs a url, clusterNodes or sentinels");
     }
     this.url = url;
+    this.sentinels = sentinels?.nodes.length ? sentinels : undefined;
     this.clusterNodes = clusterNodes?.length ? clusterNodes : undefined;
     this.timeoutMs = timeoutMs;
     this.names = new RedisNames(prefix);
@@ -120,6 +140,20 @@ export class RedisBroker implements Broker {
       maxRetriesPerRequest: 1,
       retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
     };
+    this.audit = new SubscriptionAudit({
+      intervalMs: auditMs,
+      token: `${process.pid}.${Math.random().toString(36).slice(2)}`,
+      channels: () => this.confirmed,
+      publish: (channel, payload) => {
+        const publisher = this.getPublisher();
+        const target = this.names.pubsub(channel);
+        return this.withTimeout(
+          "probe",
+          this.sharded ? publisher.spublish(target, payload) : publisher.publish(target, payload),
+        );
+      },
+      repair: (channels, rebuild) => this.repair(channels, rebuild),
+    });
   }
 
   private get sharded(): boolean {
@@ -138,13 +172,23 @@ export class RedisBroker implements Broker {
             clusterRetryStrategy: this.options.retryStrategy,
           },
         )
-      : new Redis(this.url as string, {
-          ...this.options,
-          connectionName,
-          // Commands of one tick (say, the history reads of a burst of reconnects) go out
-          // in one write. The subscriber connection cannot pipeline.
-          enableAutoPipelining: role === "publisher",
-        });
+      : this.sentinels
+        ? new Redis({
+            ...this.options,
+            sentinels: this.sentinels.nodes.map(parseHostPort),
+            name: this.sentinels.master,
+            connectionName,
+            // A master that died gets no goodbye: ask the sentinels as soon as they switch.
+            failoverDetector: true,
+            enableAutoPipelining: role === "publisher",
+          })
+        : new Redis(this.url as string, {
+            ...this.options,
+            connectionName,
+            // Commands of one tick (say, the history reads of a burst of reconnects) go out
+            // in one write. The subscriber connection cannot pipeline.
+            enableAutoPipelining: role === "publisher",
+          });
     const log = this.clientLogs[role];
     client.on("error", (error) => log.warn(`redis ${role}: ${errorMessage(error)}`));
     client.on("ready", () => log.reset());
@@ -179,29 +223,92 @@ export class RedisBroker implements Broker {
           connectedBefore = true;
           return;
         }
-        // ioredis re-subscribes right after "ready"; a PING queued behind those commands
-        // answers once the subscriptions are live again. Then streams may catch up.
-        setImmediate(() => {
-          subscriber.ping().then(
-            () => {
-              this.heads.restored();
-              for (const callback of this.recoverCallbacks) callback();
-            },
-            (error: unknown) => this.log.warn(`redis subscriber recovery: ${errorMessage(error)}`),
-          );
-        });
+        setImmediate(() => void this.resubscribeAll(subscriber));
       };
       // A cluster's sharded subscribers report their own readiness.
       subscriber.on(this.sharded ? "subscribersReady" : "ready", onReady);
       this.subscriber = subscriber;
+      this.audit.start();
     }
     return this.subscriber;
+  }
+
+  /**
+   * After a reconnect: every channel with listeners is subscribed again, confirmed, before
+   * streams catch up. ioredis re-subscribes by itself, but a sharded subscriber's
+   * re-subscribe is not awaited and its failure (a slot mid-failover) is dropped: asking
+   * again and awaiting the answers is what makes "caught up" true.
+   */
+  private async resubscribeAll(subscriber: Client): Promise<void> {
+    try {
+      if (this.sharded) {
+        await Promise.all(
+          this.listeners
+            .listened()
+            .map((channel) =>
+              this.withTimeout("subscribe", subscriber.ssubscribe(...this.pubsubOf(channel))),
+            ),
+        );
+      } else {
+        // ioredis re-subscribes right after "ready"; a PING queued behind those commands
+        // answers once the subscriptions are live again.
+        await this.withTimeout("ping", subscriber.ping());
+      }
+      this.heads.restored();
+      for (const callback of this.recoverCallbacks) callback();
+    } catch (error) {
+      // What is still not subscribed stays quiet: the audit finds and repairs it.
+      this.log.warn(`redis subscriber recovery: ${errorMessage(error)}`);
+    }
+  }
+
+  /**
+   * Channels whose probe never came back: subscribed again (or on a new subscriber
+   * connection, when once was not enough), then every stream catches up from history.
+   */
+  private async repair(channels: string[], rebuild: boolean): Promise<void> {
+    this.subscriptionRepairs += channels.length;
+    // Channel names stay out of the log: some are private.
+    this.log.warn(
+      `redis: ${channels.length} subscription(s) stopped delivering: ${
+        rebuild ? "reconnecting the subscriber" : "subscribing again"
+      }, then catching up from history`,
+    );
+    this.heads.lost();
+    if (rebuild) {
+      const old = this.subscriber;
+      this.subscriber = undefined;
+      this.subscriptions.clear();
+      this.confirmed.clear();
+      old?.disconnect();
+      const subscriber = this.getSubscriber();
+      await Promise.all(
+        this.listeners.listened().map((channel) => this.subscribeChannel(subscriber, channel)),
+      );
+    } else {
+      const subscriber = this.getSubscriber();
+      await Promise.all(
+        channels.map((channel) =>
+          this.withTimeout(
+            "subscribe",
+            this.sharded
+              ? subscriber.ssubscribe(...this.pubsubOf(channel))
+              : subscriber.subscribe(...this.pubsubOf(channel)),
+          ),
+        ),
+      );
+    }
+    this.heads.restored();
+    for (const callback of this.recoverCallbacks) callback();
   }
 
   private deliver(pubsub: string, message: Buffer): void {
     // Ours (`sse:{NAME}`), or a bare name where Flask-SSE publishes (only subscribed with
     // SSE_FLASK_SSE on).
-    const channel = this.names.channelOf(pubsub) ?? pubsub;
+    const ours = this.names.channelOf(pubsub);
+    // Any message on our channel shows its subscription works; a probe goes no further.
+    if (ours !== undefined && this.audit.seen(ours, message)) return;
+    const channel = ours ?? pubsub;
     if (!isEnvelope(message)) {
       // A frame must end its event; one that does not would merge into the next event of
       // every stream on the channel. (Channel names stay out of the log: some are private.)
@@ -374,29 +481,34 @@ export class RedisBroker implements Broker {
 
   subscribe(channel: string, listener: FrameListener): Promise<void> {
     this.listeners.add(channel, listener);
-    let confirmed = this.subscriptions.get(channel);
-    if (confirmed === undefined) {
-      const subscriber = this.getSubscriber();
-      const targets = this.pubsubOf(channel);
-      const request = this.sharded
-        ? subscriber.ssubscribe(...targets)
-        : subscriber.subscribe(...targets);
-      confirmed = this.withTimeout("subscribe", request).then(() => {
-        // From here on this process sees every message of the channel (until a drop).
-        if (this.subscriptions.get(channel) === confirmed) this.heads.confirm(channel);
-      });
-      // A failed SUBSCRIBE is forgotten, so the next listener tries again.
-      confirmed.catch(() => {
-        if (this.subscriptions.get(channel) === confirmed) this.subscriptions.delete(channel);
-      });
-      this.subscriptions.set(channel, confirmed);
-    }
+    return this.subscriptions.get(channel) ?? this.subscribeChannel(this.getSubscriber(), channel);
+  }
+
+  /** SUBSCRIBEs a channel; listeners wait on the answer. */
+  private subscribeChannel(subscriber: Client, channel: string): Promise<void> {
+    const targets = this.pubsubOf(channel);
+    const request = this.sharded
+      ? subscriber.ssubscribe(...targets)
+      : subscriber.subscribe(...targets);
+    const confirmed: Promise<void> = this.withTimeout("subscribe", request).then(() => {
+      // From here on this process sees every message of the channel (until a drop).
+      if (this.subscriptions.get(channel) === confirmed) {
+        this.heads.confirm(channel);
+        this.confirmed.add(channel);
+      }
+    });
+    // A failed SUBSCRIBE is forgotten, so the next listener tries again.
+    confirmed.catch(() => {
+      if (this.subscriptions.get(channel) === confirmed) this.subscriptions.delete(channel);
+    });
+    this.subscriptions.set(channel, confirmed);
     return confirmed;
   }
 
   unsubscribe(channel: string, listener: FrameListener): void {
     if (!this.listeners.remove(channel, listener)) return;
     this.subscriptions.delete(channel);
+    this.confirmed.delete(channel);
     this.heads.forget(channel);
     const subscriber = this.subscriber;
     if (subscriber === undefined) return;
@@ -433,9 +545,17 @@ export class RedisBroker implements Broker {
   }
 
   async close(): Promise<void> {
+    this.audit.stop();
     const clients = [this.publisher, this.subscriber].filter((c): c is Client => c !== undefined);
     this.publisher = undefined;
     this.subscriber = undefined;
     await Promise.all(clients.map((client) => client.quit().catch(() => client.disconnect())));
   }
+}
+
+/** `host:port` (port 26379 when left out) for ioredis's sentinel list. */
+function parseHostPort(node: string): { host: string; port: number } {
+  const colon = node.lastIndexOf(":");
+  if (colon < 0) return { host: node, port: 26379 };
+  return { host: node.slice(0, colon), port: Number(node.slice(colon + 1)) };
 }

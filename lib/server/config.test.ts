@@ -10,6 +10,7 @@ describe("parseConfig", () => {
       redisSentinels: undefined,
       redisSentinelMaster: "mymaster",
       redisAuditMs: 3000,
+      redisWaitReplicas: 0,
       redisTimeoutMs: 3000,
       retryMs: 3000,
       heartbeatMs: 15000,

@@ -49,9 +49,13 @@ const ENV_SCHEMA = z.object({
   SSE_REDIS_SENTINELS: commaList(z.string().regex(/^[\w.-]+:\d+$/, "must be host:port")),
   SSE_REDIS_SENTINEL_MASTER: z.preprocess(
     blankToUndefined,
-    z.string().regex(/^[\w.-]+$/, "must be a master name").default("mymaster"),
+    z
+      .string()
+      .regex(/^[\w.-]+$/, "must be a master name")
+      .default("mymaster"),
   ),
   SSE_REDIS_AUDIT_MS: integer(3000, 0, 600_000),
+  SSE_REDIS_WAIT_REPLICAS: integer(0, 0, 16),
   SSE_REDIS_URL: redisUrl,
   REDIS_URL: redisUrl,
   SSE_REDIS_TIMEOUT_MS: integer(3000, 100, 60_000),
@@ -133,6 +137,8 @@ export interface SseConfig {
   redisSentinelMaster: string;
   /** Quiet subscriptions get a probe this often; one that never comes back is repaired (ms). */
   redisAuditMs: number;
+  /** Replicas a publish must reach before it is acknowledged (`WAIT`; not on a cluster). */
+  redisWaitReplicas: number;
   /** How long a publish or subscribe may wait for Redis before failing (default 3000 ms). */
   redisTimeoutMs: number;
   /** Reconnect delay sent to browsers in `retry:` (default 3000 ms). */
@@ -237,6 +243,7 @@ export function parseConfig(env: Record<string, string | undefined>): SseConfig 
     redisSentinels: e.SSE_REDIS_SENTINELS,
     redisSentinelMaster: e.SSE_REDIS_SENTINEL_MASTER,
     redisAuditMs: e.SSE_REDIS_AUDIT_MS,
+    redisWaitReplicas: e.SSE_REDIS_WAIT_REPLICAS,
     redisUrl: e.SSE_REDIS_URL ?? e.REDIS_URL,
     redisTimeoutMs: e.SSE_REDIS_TIMEOUT_MS,
     retryMs: e.SSE_RETRY_MS,

@@ -15,20 +15,37 @@ export interface TestRedisCluster {
 }
 
 /**
- * Starts three `redis-server --cluster-enabled yes` on free loopback ports, joins them with
- * `redis-cli --cluster create` (no replicas) and waits until the cluster says `ok`.
+ * Starts three masters (`redis-server --cluster-enabled yes` on free loopback ports), plus a
+ * replica each with `replicas: 1`, joins them with `redis-cli --cluster create` and waits
+ * until the cluster says `ok`.
  */
-export async function startRedisCluster(): Promise<TestRedisCluster> {
-  const servers = await Promise.all([0, 1, 2].map(() => startClusterNode()));
+export async function startRedisCluster({ replicas = 0 } = {}): Promise<TestRedisCluster> {
+  const count = 3 * (1 + replicas);
+  const servers = await Promise.all(Array.from({ length: count }, () => startClusterNode()));
   const nodes = servers.map((s) => `127.0.0.1:${s.port}`);
   const cli = process.env.REDIS_CLI_BIN ?? "redis-cli";
-  await run(cli, ["--cluster", "create", ...nodes, "--cluster-replicas", "0", "--cluster-yes"]);
+  await run(cli, [
+    "--cluster",
+    "create",
+    ...nodes,
+    "--cluster-replicas",
+    String(replicas),
+    "--cluster-yes",
+  ]);
   const clients = servers.map((s) => new Redis(s.url));
   try {
     const deadline = Date.now() + 15_000;
     for (;;) {
       const infos = await Promise.all(clients.map((c) => c.cluster("INFO") as Promise<string>));
-      if (infos.every((info) => info.includes("cluster_state:ok"))) break;
+      const known = infos.every((info) => info.includes(`cluster_known_nodes:${count}`));
+      const replication = await Promise.all(clients.map((c) => c.info("replication")));
+      const synced = replication.every(
+        (info) => info.includes("role:master") || info.includes("master_link_status:up"),
+      );
+      const replicasJoined =
+        replication.filter((info) => info.includes("role:slave")).length === 3 * replicas;
+      const ready = known && synced && replicasJoined;
+      if (ready && infos.every((info) => info.includes("cluster_state:ok"))) break;
       if (Date.now() > deadline) throw new Error(`cluster did not become ok:\n${infos.join("\n")}`);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
@@ -57,6 +74,10 @@ async function startClusterNode(): Promise<TestRedis> {
         "yes",
         "--cluster-node-timeout",
         "2000",
+        // A replica syncs at once, not 5 s later (Redis 7's diskless sync delay): a replica
+        // that never synced cannot take over.
+        "--repl-diskless-sync-delay",
+        "0",
         "--cluster-port",
         String(busPort),
       ]);

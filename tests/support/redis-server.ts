@@ -10,6 +10,8 @@ export interface TestRedis {
   port: number;
   pid: number;
   stop(): Promise<void>;
+  /** SIGKILL, as a machine dies: no goodbye to clients, replicas or sentinels. */
+  kill(): Promise<void>;
   /** Starts it again on the same port (after stop()), e.g. for restart tests. */
   restart(): Promise<void>;
 }
@@ -76,6 +78,10 @@ export async function startRedisServer(extraArgs: string[] = []): Promise<TestRe
     pid: child.pid ?? 0,
     async stop() {
       child.kill("SIGTERM");
+      await waitForExit(child);
+    },
+    async kill() {
+      child.kill("SIGKILL");
       await waitForExit(child);
     },
     async restart() {

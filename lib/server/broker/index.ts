@@ -28,6 +28,7 @@ export function createBroker(): Broker {
     prefix: config.keyPrefix,
     flaskSse: config.flaskSse,
     auditMs: config.redisAuditMs,
+    waitReplicas: config.redisWaitReplicas,
   };
   if (config.redisClusterNodes !== undefined) {
     return new RedisBroker({ clusterNodes: config.redisClusterNodes, ...redis });

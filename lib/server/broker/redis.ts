@@ -4,15 +4,16 @@ import { ChannelHeads } from "@/lib/server/broker/channel-heads";
 import { ChannelListeners } from "@/lib/server/broker/listeners";
 import { PUBLISH_SCRIPT, READ_SINCE_SCRIPT, RedisNames } from "@/lib/server/broker/redis-scripts";
 import { SubscriptionAudit } from "@/lib/server/broker/subscription-audit";
-import type {
-  Broker,
-  FrameListener,
-  HistoryEntry,
-  HistoryOptions,
-  HistoryPageQuery,
-  OutgoingEvent,
-  PublishResult,
-  Replay,
+import {
+  type Broker,
+  BrokerUnavailableError,
+  type FrameListener,
+  type HistoryEntry,
+  type HistoryOptions,
+  type HistoryPageQuery,
+  type OutgoingEvent,
+  type PublishResult,
+  type Replay,
 } from "@/lib/server/broker/types";
 import { errorMessage, withTimeout } from "@/lib/server/broker/with-timeout";
 import { createLogger } from "@/lib/server/log";
@@ -39,6 +40,11 @@ export interface RedisBrokerOptions {
    * See `subscription-audit.ts`.
    */
   auditMs?: number;
+  /**
+   * Replicas that must have a publish before it is acknowledged (Redis `WAIT`; default 0).
+   * Not on a cluster: `WAIT` must run on the node that took the write.
+   */
+  waitReplicas?: number;
   /** Publish and subscribe fail after this long without Redis (default 3000 ms). */
   timeoutMs?: number;
   /** History bounds (default 1000 events, 3600 s); either at 0 turns history off. */
@@ -107,6 +113,7 @@ export class RedisBroker implements Broker {
   /** Channels whose current subscription is confirmed. */
   private readonly confirmed = new Set<string>();
   private readonly audit: SubscriptionAudit;
+  private readonly waitReplicas: number;
   /** Subscriptions found silent and repaired (`sse_redis_subscription_repairs_total`). */
   subscriptionRepairs = 0;
 
@@ -115,6 +122,7 @@ export class RedisBroker implements Broker {
     clusterNodes,
     sentinels,
     auditMs = 3000,
+    waitReplicas = 0,
     timeoutMs = 3000,
     history = { maxLength: 1000, ttlSeconds: 3600 },
     prefix = "sse:",
@@ -125,6 +133,7 @@ export class RedisBroker implements Broker {
     }
     this.url = url;
     this.sentinels = sentinels?.nodes.length ? sentinels : undefined;
+    this.waitReplicas = this.clusterNodes === undefined ? waitReplicas : 0;
     this.clusterNodes = clusterNodes?.length ? clusterNodes : undefined;
     this.timeoutMs = timeoutMs;
     this.names = new RedisNames(prefix);
@@ -344,6 +353,7 @@ export class RedisBroker implements Broker {
         ? (publisher.spublish(target, frame) as Promise<number>)
         : publisher.publish(target, frame);
       const receivers = await this.withTimeout("publish", sent);
+      await this.awaitReplicas(publisher);
       return { id: event.id, receivers, duplicate: false };
     }
     const {
@@ -368,9 +378,29 @@ export class RedisBroker implements Broker {
         idleTtlSeconds,
       ),
     );
+    await this.awaitReplicas(publisher);
     return receivers < 0
       ? { id, receivers: 0, duplicate: true }
       : { id, receivers, duplicate: false };
+  }
+
+  /**
+   * With `waitReplicas`, a publish is acknowledged only once that many replicas have it
+   * (`WAIT` on the connection that wrote it, so a failover cannot take it back); else it
+   * fails as a broker outage (503: the publisher retries with its id, and is not duplicated).
+   */
+  private async awaitReplicas(publisher: Scripted): Promise<void> {
+    if (this.waitReplicas === 0) return;
+    const acked = await this.withTimeout(
+      "publish",
+      publisher.wait(this.waitReplicas, Math.max(1, Math.floor(this.timeoutMs / 2))),
+    );
+    if (acked < this.waitReplicas) {
+      throw new BrokerUnavailableError(
+        `redis publish reached ${acked} of ${this.waitReplicas} replicas in time`,
+        { operation: "publish" },
+      );
+    }
   }
 
   async readSince(

@@ -15,7 +15,12 @@ export async function sendPrivateGreeting(
   token: string,
 ): Promise<{ receivers: number } | { error: string }> {
   try {
-    authorizeDemoPublish(await headers(), PRIVATE_DEMO_CHANNEL, [PRIVATE_DEMO_CHANNEL], token);
+    await authorizeDemoPublish(
+      await headers(),
+      PRIVATE_DEMO_CHANNEL,
+      [PRIVATE_DEMO_CHANNEL],
+      token,
+    );
     const receivers = await publish(
       { message: "Hello, private channel!" },
       { type: "greeting", channel: PRIVATE_DEMO_CHANNEL },

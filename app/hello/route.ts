@@ -11,7 +11,7 @@ import { DEFAULT_CHANNEL } from "@/lib/sse/channel";
 export async function GET(request: Request): Promise<Response> {
   try {
     refuseCrossSiteSubresource(request.headers);
-    authorizeDemoPublish(request.headers, DEFAULT_CHANNEL, [DEFAULT_CHANNEL]);
+    await authorizeDemoPublish(request.headers, DEFAULT_CHANNEL, [DEFAULT_CHANNEL]);
     await publish({ message: "Hello!" }, { type: "greeting" });
     return new Response("Message sent!", {
       headers: { "Content-Type": "text/plain; charset=utf-8" },

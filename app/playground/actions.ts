@@ -30,7 +30,7 @@ export async function publishFromPlayground(
   const type = String(form.get("type") ?? "").trim();
   const token = form.get("token");
   try {
-    authorizeDemoPublish(
+    await authorizeDemoPublish(
       await headers(),
       channel,
       PLAYGROUND_CHANNELS,

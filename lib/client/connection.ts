@@ -90,9 +90,9 @@ const REAL_CLOCK: Clock = {
 
 /** What a refusal means, from its JSON error code first, its status second. */
 export function classifyRefusal(status: number, code: string | null): "stop" | "token" | "retry" {
-  if (code === "token_expired" || code === "token_required" || code === "invalid_token") {
-    return "token";
-  }
+  // Every defect of a token (`token_expired`, `token_required`, `token_bad_signature`, …):
+  // a fresh one may help.
+  if (code?.startsWith("token_")) return "token";
   if (code === "channel_forbidden" || status === 401 || status === 403) return "token";
   if (status === 408 || status === 429 || status >= 500) return "retry";
   if (status >= 400) return "stop";

@@ -1,5 +1,11 @@
 import "server-only";
-import { grantCovers, type TokenError, verifyChannelToken } from "@/lib/server/auth";
+import {
+  type ChannelGrant,
+  CLOCK_TOLERANCE_S,
+  grantCovers,
+  type TokenError,
+  verifyChannelToken,
+} from "@/lib/server/auth";
 import { getConfig } from "@/lib/server/config";
 import { HttpError, type RequestLike } from "@/lib/server/http";
 import { assertChannel, parseChannels } from "@/lib/sse/channel";
@@ -46,10 +52,10 @@ function readToken(request: RequestLike, query: URLSearchParams): string | undef
  * @throws HttpError 401 for a missing or bad token, 403 for an expired one or one for
  * other channels.
  */
-export function requireChannelTokens({
+export async function requireChannelTokens({
   channels,
   token,
-}: Pick<AuthorizeContext, "channels" | "token">): Access {
+}: Pick<AuthorizeContext, "channels" | "token">): Promise<Access> {
   const { privatePrefix } = getConfig();
   const locked = channels.filter((channel) => privatePrefix && channel.startsWith(privatePrefix));
   if (locked.length === 0) return {};
@@ -60,27 +66,42 @@ export function requireChannelTokens({
       `channel ${locked[0]} is private: pass a token (Authorization: Bearer, the ${TOKEN_COOKIE} cookie, or ?token=)`,
     );
   }
-  let grant: ReturnType<typeof verifyChannelToken>;
+  let grant: ChannelGrant;
   try {
-    grant = verifyChannelToken(token);
+    grant = await verifyChannelToken(token);
   } catch (error) {
-    const tokenError = error as Partial<TokenError>;
-    if (tokenError.reason === "expired") {
-      throw new HttpError(403, "token_expired", tokenError.message ?? "the token has expired");
+    const { code, message } = error as Partial<TokenError>;
+    // An identity provider that cannot be reached is not the token's fault: try again.
+    if (code === "jwks_unavailable") {
+      throw new HttpError(503, code, message ?? "token keys unavailable", { "Retry-After": "5" });
     }
-    throw new HttpError(401, "invalid_token", "the channel token is not valid");
+    throw new HttpError(
+      401,
+      code ?? "token_malformed",
+      message ?? "the channel token is not valid",
+    );
   }
   const denied = locked.find((channel) => !grantCovers(grant, channel));
   if (denied !== undefined) {
     throw new HttpError(403, "channel_forbidden", `the token does not grant channel ${denied}`);
   }
-  return { expiresAt: grant.exp * 1000 };
+  // The stream ends when this token would be refused: at its expiry plus the clock
+  // tolerance, so a reconnect with the same token is refused, not accepted and ended at once.
+  return {
+    expiresAt: (grant.exp + CLOCK_TOLERANCE_S) * 1000,
+    sub: grant.sub,
+    claims: grant.claims,
+  };
 }
 
 /** What access was granted: until when, when a token granted it. */
 export interface Access {
   /** When the granting token expires (ms since the epoch): an open stream ends then. */
   expiresAt?: number;
+  /** Who holds the stream (the token's `sub`), when a token said. */
+  sub?: string;
+  /** The token's claims, for an app's own rules (e.g. `user-<sub>` channels). */
+  claims?: Record<string, unknown>;
 }
 
 /**
@@ -95,7 +116,7 @@ export async function authorize(
   query = new URL(request.url).searchParams,
 ): Promise<Access> {
   const context: AuthorizeContext = { request, channels, token: readToken(request, query) };
-  return requireChannelTokens(context);
+  return await requireChannelTokens(context);
 }
 
 /**

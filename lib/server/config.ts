@@ -75,6 +75,15 @@ const ENV_SCHEMA = z.object({
   SSE_HISTORY_KEEP_LAST: integer(50, 0, 1_000_000),
   SSE_HISTORY_IDLE_TTL_SECONDS: integer(7 * 24 * 3600, 0, 90 * 24 * 3600),
   SSE_SECRET: optionalString(z.string().min(32, "must be at least 32 characters")),
+  SSE_SECRET_PREVIOUS: optionalString(z.string().min(32, "must be at least 32 characters")),
+  SSE_JWKS_URL: optionalString(z.string().url("must be a URL")),
+  SSE_JWKS_COOLDOWN_MS: integer(30_000, 0, 3_600_000),
+  SSE_JWKS_TIMEOUT_MS: integer(5000, 100, 60_000),
+  SSE_JWT_PUBLIC_KEY: optionalString(
+    z.string().regex(/-----BEGIN PUBLIC KEY-----/, "must be a PEM public key (SPKI)"),
+  ),
+  SSE_JWT_ISSUER: optionalString(z.string().min(1)),
+  SSE_JWT_AUDIENCE: optionalString(z.string().min(1)),
   SSE_PRIVATE_PREFIX: z.preprocess(blankToUndefined, z.string().default("private-")),
   SSE_TOKEN_TTL_SECONDS: integer(3600, 1, 30 * 24 * 3600),
   SSE_CORS_ORIGINS: originList,
@@ -176,6 +185,20 @@ export interface SseConfig {
   historyIdleTtlSeconds: number;
   /** HMAC key for channel tokens; undefined: a random key per process (single instance only). */
   secret: string | undefined;
+  /** The key before SSE_SECRET, still accepted while tokens signed with it live (rotation). */
+  previousSecret: string | undefined;
+  /** An identity provider's JWKS (RS256/ES256/EdDSA tokens); wins over the secrets. */
+  jwksUrl: string | undefined;
+  /** Least time between two JWKS fetches, e.g. for an unknown `kid` (default 30000 ms). */
+  jwksCooldownMs: number;
+  /** A JWKS fetch slower than this answers 503 (default 5000 ms). */
+  jwksTimeoutMs: number;
+  /** A PEM public key (SPKI) tokens are signed for; wins over the secrets. */
+  jwtPublicKey: string | undefined;
+  /** Required `iss` of tokens, when set. */
+  jwtIssuer: string | undefined;
+  /** Required `aud` of tokens, when set. */
+  jwtAudience: string | undefined;
   /** Channels starting with this need a token (default `private-`). */
   privatePrefix: string;
   /** Lifetime of tokens `mintChannelToken` issues (default 3600 s). */
@@ -267,6 +290,13 @@ export function parseConfig(env: Record<string, string | undefined>): SseConfig 
     maxConnections: e.SSE_MAX_CONNECTIONS,
     maxChannelLength: e.SSE_MAX_CHANNEL_LENGTH,
     secret: e.SSE_SECRET,
+    previousSecret: e.SSE_SECRET_PREVIOUS,
+    jwksUrl: e.SSE_JWKS_URL,
+    jwksCooldownMs: e.SSE_JWKS_COOLDOWN_MS,
+    jwksTimeoutMs: e.SSE_JWKS_TIMEOUT_MS,
+    jwtPublicKey: e.SSE_JWT_PUBLIC_KEY,
+    jwtIssuer: e.SSE_JWT_ISSUER,
+    jwtAudience: e.SSE_JWT_AUDIENCE,
     privatePrefix: e.SSE_PRIVATE_PREFIX,
     tokenTtlSeconds: e.SSE_TOKEN_TTL_SECONDS,
     corsOrigins: e.SSE_CORS_ORIGINS ?? [],

@@ -14,12 +14,12 @@ import { PRIVATE_DEMO_CHANNEL, PRIVATE_PLAYGROUND_CHANNEL } from "@/lib/sse/demo
  * @throws HttpError 404 when the demo is off, 403 for another channel or a bad token
  * (401 without one), 429 past SSE_DEMO_PUBLISH_PER_MINUTE.
  */
-export function authorizeDemoPublish(
+export async function authorizeDemoPublish(
   headers: Headers,
   channel: string,
   allowed: readonly string[],
   token?: string,
-): void {
+): Promise<void> {
   requireDemo();
   if (!allowed.includes(channel)) {
     throw new HttpError(
@@ -29,7 +29,7 @@ export function authorizeDemoPublish(
     );
   }
   // A private channel needs the page's token, verified as the stream verifies it.
-  requireChannelTokens({ channels: [channel], token });
+  await requireChannelTokens({ channels: [channel], token });
   limitRate(headers, "demo-publish", getConfig().demoPublishPerMinute);
 }
 

@@ -242,9 +242,16 @@ test("a token that expires mid-stream is refreshed through getToken, and the str
     await expect(status).toHaveAttribute("data-status", "open");
     expect((await say("before")).status).toBe(200);
     await expect(page.getByTestId("private-event")).toHaveText(["before"]);
-    // Past the first token's expiry: the server ended that stream, the page got a fresh
-    // token from the Server Action and resumed.
-    await page.waitForTimeout(4000);
+    // Past the first token's expiry (3 s, plus 5 s of clock tolerance): the server ends that
+    // stream, the page gets a fresh token from the Server Action and opens another.
+    const opened = async () =>
+      Number(
+        /^sse_streams_opened_total (\d+)$/m.exec(
+          await (await fetch(`${server.url}/api/metrics`)).text(),
+        )?.[1],
+      );
+    const first = await opened();
+    await expect.poll(opened, { timeout: 20_000 }).toBeGreaterThan(first);
     expect((await say("after")).status).toBe(200);
     await expect(page.getByTestId("private-event")).toHaveText(["after", "before"]);
     await expect(status).toHaveAttribute("data-status", "open");

@@ -23,11 +23,13 @@ export const TEST_ALLOWED_ORIGIN = "http://allowed.example";
  * services can mint them too): base64url(JSON {channels, exp}) "." base64url(HMAC-SHA256).
  */
 export function mintTestToken(channels: string[], expiresInSeconds: number, secret = TEST_SECRET) {
-  const payload = Buffer.from(
-    JSON.stringify({ channels, exp: Math.floor(Date.now() / 1000) + expiresInSeconds }),
-  ).toString("base64url");
-  const signature = createHmac("sha256", secret).update(payload).digest("base64url");
-  return `${payload}.${signature}`;
+  // An HS256 JWT written here, not by the app: any service that knows the secret can mint.
+  const encode = (value: object) => Buffer.from(JSON.stringify(value)).toString("base64url");
+  const body = `${encode({ alg: "HS256", typ: "JWT" })}.${encode({
+    channels,
+    exp: Math.floor(Date.now() / 1000) + expiresInSeconds,
+  })}`;
+  return `${body}.${createHmac("sha256", secret).update(body).digest("base64url")}`;
 }
 
 /** A URL or setting the Playwright global setup published for the tests. */

@@ -70,6 +70,12 @@ describe("channel tokens (JWT)", () => {
     });
     const grant = await verifyChannelToken(token);
     expect(grant.sub).toBe("user-42");
+    expect(grant.publish).toEqual([]);
+    const publisher = await verifyChannelToken(mintChannelToken(["room"], { publish: ["room"] }));
+    expect(publisher.publish).toEqual(["room"]);
+    expect(await refusal(hs256({ channels: ["a"], exp: now() + 60, publish: "a" }))).toBe(
+      "token_claims",
+    );
     expect(grantCovers(grant, "private-a")).toBe(true);
     expect(grantCovers(grant, "private-team-7")).toBe(true);
     expect(grantCovers(grant, "private-b")).toBe(false);

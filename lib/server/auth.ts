@@ -23,6 +23,8 @@ export interface ChannelGrant {
   exp: number;
   /** Who holds it (`sub`), when the token says. */
   sub?: string;
+  /** Channels (or `prefix*`) the holder may publish to through `POST /api/publish`. */
+  publish: string[];
   /** Every claim, for an app's own rules in `authorize`. */
   claims: JWTPayload;
 }
@@ -83,13 +85,18 @@ export interface MintOptions {
   prefixes?: string[];
   /** Who the token is for (`sub`). */
   subject?: string;
+  /**
+   * Channels the holder may also publish to through `POST /api/publish`, with this token
+   * as its bearer (a chat from the browser, without the service's publish token).
+   */
+  publish?: string[];
 }
 
 /**
  * Mints an HS256 JWT for the given channels, signed with SSE_SECRET (with SSE_JWT_ISSUER
  * and SSE_JWT_AUDIENCE as `iss`/`aud` when set). Pages send it as `Authorization: Bearer`
  * (the stream client's `getToken`), the `sse_token` cookie, or `?token=`.
- * @param options lifetime in seconds, or `{ ttlSeconds, prefixes, subject }`.
+ * @param options lifetime in seconds, or `{ ttlSeconds, prefixes, subject, publish }`.
  * @throws SseInputError for a channel or prefix that is not a valid channel name.
  */
 export function mintChannelToken(channels: string[], options: number | MintOptions = {}): string {
@@ -97,15 +104,19 @@ export function mintChannelToken(channels: string[], options: number | MintOptio
     ttlSeconds,
     prefixes = [],
     subject,
+    publish = [],
   } = typeof options === "number" ? { ttlSeconds: options } : options;
   const config = getConfig();
-  for (const channel of [...channels, ...prefixes]) assertChannel(channel, config.maxChannelLength);
+  for (const channel of [...channels, ...prefixes, ...publish]) {
+    assertChannel(channel, config.maxChannelLength);
+  }
   const now = Math.floor(Date.now() / 1000);
   const claims: JWTPayload & { channels: string[] } = {
     channels: [...channels, ...prefixes.map((prefix) => `${prefix}*`)],
     iat: now,
     exp: now + (ttlSeconds ?? config.tokenTtlSeconds),
     ...(subject === undefined ? {} : { sub: subject }),
+    ...(publish.length === 0 ? {} : { publish }),
     ...(config.jwtIssuer === undefined ? {} : { iss: config.jwtIssuer }),
     ...(config.jwtAudience === undefined ? {} : { aud: config.jwtAudience }),
   };
@@ -187,8 +198,16 @@ export async function verifyChannelToken(token: string): Promise<ChannelGrant> {
   ) {
     throw new TokenError("token_claims", "the channel token has no valid channels claim");
   }
+  const publish = payload.publish ?? [];
+  if (!Array.isArray(publish) || !publish.every((c) => typeof c === "string" && c.length > 0)) {
+    throw new TokenError(
+      "token_claims",
+      "the channel token's publish claim is not a list of names",
+    );
+  }
   return {
     channels,
+    publish,
     exp: payload.exp as number,
     sub: typeof payload.sub === "string" ? payload.sub : undefined,
     claims: payload,

@@ -7,7 +7,7 @@ import {
   verifyChannelToken,
 } from "@/lib/server/auth";
 import { getConfig } from "@/lib/server/config";
-import { HttpError, type RequestLike } from "@/lib/server/http";
+import { HttpError, type RequestLike, sameSecret } from "@/lib/server/http";
 import { assertChannel, parseChannels } from "@/lib/sse/channel";
 
 /** The cookie a page can set instead of `?token=`. */
@@ -147,4 +147,65 @@ export async function authorizedChannelParam(
   const channel = assertChannel((await params).name, getConfig().maxChannelLength);
   await authorize(request, [channel]);
   return channel;
+}
+
+/**
+ * A verified token's grant.
+ * @throws HttpError 401 naming the token's defect, 503 when the identity provider's keys
+ * cannot be read (not the token's fault: try again).
+ */
+async function verifiedGrant(token: string): Promise<ChannelGrant> {
+  try {
+    return await verifyChannelToken(token);
+  } catch (error) {
+    const { code, message } = error as Partial<TokenError>;
+    if (code === "jwks_unavailable") {
+      throw new HttpError(503, code, message ?? "token keys unavailable", { "Retry-After": "5" });
+    }
+    throw new HttpError(
+      401,
+      code ?? "token_malformed",
+      message ?? "the channel token is not valid",
+    );
+  }
+}
+
+/**
+ * Who may publish through `POST /api/publish`: the service's SSE_PUBLISH_TOKEN (any
+ * channel), or a channel token whose `publish` claim covers every channel of the request.
+ * Returns the check for the request's channels.
+ * @throws HttpError 404 when neither is possible (no SSE_PUBLISH_TOKEN and no channel
+ * token), 401 without a bearer or for a bad channel token, 403 for a wrong service token.
+ */
+export async function authorizePublisher(
+  request: RequestLike,
+): Promise<(channels: readonly string[]) => void> {
+  const { publishToken } = getConfig();
+  const bearer = BEARER.exec(request.headers.get("authorization") ?? "")?.[1];
+  const isJwt = bearer !== undefined && bearer.split(".").length === 3;
+  if (publishToken === undefined && !isJwt) {
+    throw new HttpError(
+      404,
+      "publish_api_disabled",
+      "set SSE_PUBLISH_TOKEN to turn on the publish API (or send a channel token with a publish claim)",
+    );
+  }
+  if (bearer === undefined) {
+    throw new HttpError(401, "unauthorized", "send Authorization: Bearer <token>", {
+      "WWW-Authenticate": 'Bearer realm="next-sse"',
+    });
+  }
+  if (publishToken !== undefined && sameSecret(bearer, publishToken)) return () => {};
+  if (!isJwt) throw new HttpError(403, "forbidden", "the bearer token is not valid");
+  const grant = await verifiedGrant(bearer);
+  return (channels) => {
+    const denied = channels.find((channel) => !grantCovers({ channels: grant.publish }, channel));
+    if (denied !== undefined) {
+      throw new HttpError(
+        403,
+        "publish_forbidden",
+        `the token does not allow publishing to ${denied}`,
+      );
+    }
+  };
 }

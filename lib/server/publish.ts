@@ -68,13 +68,18 @@ export interface PublishApiResult {
 }
 
 /**
- * Validates a publish request (`parsePublishRequest` with the configured limits) and
- * publishes it to each of its channels.
+ * Validates a publish request (`parsePublishRequest` with the configured limits), checks
+ * its channels with `allow`, and publishes it to each of them.
  * @throws SseInputError naming the field for an invalid body (400).
  * @throws BrokerUnavailableError when Redis does not answer in time.
  */
-export async function publishRequest(body: unknown): Promise<PublishApiResult> {
+export async function publishRequest(
+  body: unknown,
+  /** Refuses the request when it names a channel the caller may not publish to. */
+  allow: (channels: readonly string[]) => void = () => {},
+): Promise<PublishApiResult> {
   const request = parsePublishRequest(body, getConfig());
+  allow(requestChannels(request));
   const { data, type, id, retry } = request;
   const events = await Promise.all(
     requestChannels(request).map(async (channel) => ({

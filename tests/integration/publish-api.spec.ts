@@ -1,5 +1,6 @@
 import { expect, test } from "@playwright/test";
 import {
+  mintTestToken,
   publishViaApi,
   STREAM_SERVERS,
   TEST_PUBLISH_TOKEN,
@@ -26,6 +27,33 @@ test("publishes to a channel and answers the event id and receivers", async () =
   expect(event).toEqual({ event: "update", data: '{"n":1}', id: body.events[0].id });
   expect(s.retry).toBe(2500);
   s.close();
+});
+
+test("a channel token publishes to the channels its publish claim names, and nowhere else", async () => {
+  const [room, other] = [uniqueChannel("room"), uniqueChannel("other")];
+  const s = await openStream(`${testEnv("APP_URL")}/stream?channel=${room}`);
+  const holder = mintTestToken([room], 60, undefined, { sub: "u1", publish: [room] });
+  const sent = await publishViaApi({ channel: room, data: "hi" }, { token: holder });
+  expect(sent.status).toBe(200);
+  expect((await s.waitForEvents(1))[0].data).toBe("hi");
+  s.close();
+  const elsewhere = await publishViaApi({ channels: [room, other], data: "x" }, { token: holder });
+  expect(elsewhere.status).toBe(403);
+  expect(await errorOf(elsewhere)).toEqual({
+    code: "publish_forbidden",
+    message: `the token does not allow publishing to ${other}`,
+  });
+  const readOnly = await publishViaApi(
+    { channel: room, data: "x" },
+    { token: mintTestToken([room], 60) },
+  );
+  expect((await errorOf(readOnly)).code).toBe("publish_forbidden");
+  const expired = await publishViaApi(
+    { channel: room, data: "x" },
+    { token: mintTestToken([room], -60, undefined, { publish: [room] }) },
+  );
+  expect(expired.status).toBe(401);
+  expect((await errorOf(expired)).code).toBe("token_expired");
 });
 
 test("publishes one event to several channels", async () => {

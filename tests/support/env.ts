@@ -22,12 +22,18 @@ export const TEST_ALLOWED_ORIGIN = "http://allowed.example";
  * Mints a channel token the way lib/server/auth.ts does (the documented format, so other
  * services can mint them too): base64url(JSON {channels, exp}) "." base64url(HMAC-SHA256).
  */
-export function mintTestToken(channels: string[], expiresInSeconds: number, secret = TEST_SECRET) {
+export function mintTestToken(
+  channels: string[],
+  expiresInSeconds: number,
+  secret = TEST_SECRET,
+  claims: Record<string, unknown> = {},
+) {
   // An HS256 JWT written here, not by the app: any service that knows the secret can mint.
   const encode = (value: object) => Buffer.from(JSON.stringify(value)).toString("base64url");
   const body = `${encode({ alg: "HS256", typ: "JWT" })}.${encode({
     channels,
     exp: Math.floor(Date.now() / 1000) + expiresInSeconds,
+    ...claims,
   })}`;
   return `${body}.${createHmac("sha256", secret).update(body).digest("base64url")}`;
 }

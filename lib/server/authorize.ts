@@ -8,6 +8,7 @@ import {
 } from "@/lib/server/auth";
 import { getConfig } from "@/lib/server/config";
 import { HttpError, type RequestLike, sameSecret } from "@/lib/server/http";
+import { refuseRevoked } from "@/lib/server/revocation";
 import { assertChannel, parseChannels } from "@/lib/sse/channel";
 
 /** The cookie a page can set instead of `?token=`. */
@@ -66,21 +67,8 @@ export async function requireChannelTokens({
       `channel ${locked[0]} is private: pass a token (Authorization: Bearer, the ${TOKEN_COOKIE} cookie, or ?token=)`,
     );
   }
-  let grant: ChannelGrant;
-  try {
-    grant = await verifyChannelToken(token);
-  } catch (error) {
-    const { code, message } = error as Partial<TokenError>;
-    // An identity provider that cannot be reached is not the token's fault: try again.
-    if (code === "jwks_unavailable") {
-      throw new HttpError(503, code, message ?? "token keys unavailable", { "Retry-After": "5" });
-    }
-    throw new HttpError(
-      401,
-      code ?? "token_malformed",
-      message ?? "the channel token is not valid",
-    );
-  }
+  const grant = await verifiedGrant(token);
+  await refuseRevoked(grant);
   const denied = locked.find((channel) => !grantCovers(grant, channel));
   if (denied !== undefined) {
     throw new HttpError(403, "channel_forbidden", `the token does not grant channel ${denied}`);
@@ -90,6 +78,7 @@ export async function requireChannelTokens({
   return {
     expiresAt: (grant.exp + CLOCK_TOLERANCE_S) * 1000,
     sub: grant.sub,
+    jti: typeof grant.claims.jti === "string" ? grant.claims.jti : undefined,
     claims: grant.claims,
   };
 }
@@ -100,6 +89,8 @@ export interface Access {
   expiresAt?: number;
   /** Who holds the stream (the token's `sub`), when a token said. */
   sub?: string;
+  /** The token's id (`jti`), when it has one: one token can be revoked. */
+  jti?: string;
   /** The token's claims, for an app's own rules (e.g. `user-<sub>` channels). */
   claims?: Record<string, unknown>;
 }
@@ -198,6 +189,7 @@ export async function authorizePublisher(
   if (publishToken !== undefined && sameSecret(bearer, publishToken)) return () => {};
   if (!isJwt) throw new HttpError(403, "forbidden", "the bearer token is not valid");
   const grant = await verifiedGrant(bearer);
+  await refuseRevoked(grant);
   return (channels) => {
     const denied = channels.find((channel) => !grantCovers({ channels: grant.publish }, channel));
     if (denied !== undefined) {

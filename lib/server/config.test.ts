@@ -35,6 +35,7 @@ describe("parseConfig", () => {
       jwtPublicKey: undefined,
       jwtIssuer: undefined,
       jwtAudience: undefined,
+      revocationTtlSeconds: 86_400,
       privatePrefix: "private-",
       tokenTtlSeconds: 3600,
       corsOrigins: [],

@@ -84,6 +84,7 @@ const ENV_SCHEMA = z.object({
   ),
   SSE_JWT_ISSUER: optionalString(z.string().min(1)),
   SSE_JWT_AUDIENCE: optionalString(z.string().min(1)),
+  SSE_REVOCATION_TTL_SECONDS: integer(86_400, 60, 365 * 24 * 3600),
   SSE_PRIVATE_PREFIX: z.preprocess(blankToUndefined, z.string().default("private-")),
   SSE_TOKEN_TTL_SECONDS: integer(3600, 1, 30 * 24 * 3600),
   SSE_CORS_ORIGINS: originList,
@@ -199,6 +200,8 @@ export interface SseConfig {
   jwtIssuer: string | undefined;
   /** Required `aud` of tokens, when set. */
   jwtAudience: string | undefined;
+  /** How long a revocation is kept: the longest a token it refuses can live (default 1 day). */
+  revocationTtlSeconds: number;
   /** Channels starting with this need a token (default `private-`). */
   privatePrefix: string;
   /** Lifetime of tokens `mintChannelToken` issues (default 3600 s). */
@@ -297,6 +300,7 @@ export function parseConfig(env: Record<string, string | undefined>): SseConfig 
     jwtPublicKey: e.SSE_JWT_PUBLIC_KEY,
     jwtIssuer: e.SSE_JWT_ISSUER,
     jwtAudience: e.SSE_JWT_AUDIENCE,
+    revocationTtlSeconds: e.SSE_REVOCATION_TTL_SECONDS,
     privatePrefix: e.SSE_PRIVATE_PREFIX,
     tokenTtlSeconds: e.SSE_TOKEN_TTL_SECONDS,
     corsOrigins: e.SSE_CORS_ORIGINS ?? [],

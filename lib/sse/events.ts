@@ -32,7 +32,8 @@ export const END_EVENT = "end";
 
 /** Data of the `end` event. */
 export interface EndData {
-  reason: "token_expired";
+  /** `token_revoked`: the token can no longer open streams (`disconnect`). */
+  reason: "token_expired" | "token_revoked";
 }
 
 /**

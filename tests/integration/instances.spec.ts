@@ -113,10 +113,64 @@ test("metrics in Prometheus format, behind the metrics token", async () => {
     "sse_events_replayed_total",
     "sse_slow_consumer_drops_total",
     "sse_broker_reconnects_total",
+    "sse_redis_subscription_repairs_total",
   ]) {
     expect(text).toContain(`# TYPE ${name} counter`);
   }
   s.close();
+});
+
+test("disconnect({ sub }) on one instance ends that user's streams on the other within a second, and refuses its older tokens", async () => {
+  const channel = uniqueChannel("private-revoke");
+  const sub = `user-${Date.now()}`;
+  const old = mintTestToken([channel], 600, undefined, { sub, iat: Math.floor(Date.now() / 1000) });
+  const other = mintTestToken([channel], 600, undefined, { sub: `${sub}-other` });
+  const onB = await openStream(`${b.url}/stream?channel=${channel}`, {
+    Authorization: `Bearer ${old}`,
+  });
+  const bystander = await openStream(`${b.url}/stream?channel=${channel}`, {
+    Authorization: `Bearer ${other}`,
+  });
+  expect(onB.response.status).toBe(200);
+  const revoke = (body: unknown, token = TEST_PUBLISH_TOKEN) =>
+    fetch(`${a.url}/api/disconnect`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Authorization: `Bearer ${token}` },
+      body: JSON.stringify(body),
+    });
+  expect((await revoke({ sub }, "not-the-publish-token")).status).toBe(403);
+  expect((await revoke({ sub: 42 })).status).toBe(400);
+  const started = Date.now();
+  const response = await revoke({ sub });
+  expect(response.status).toBe(200);
+  await onB.ended;
+  expect(Date.now() - started).toBeLessThan(1500);
+  expect(onB.raw()).toMatch(
+    /event: end\ndata: \{"reason":"token_revoked"\}\n\n: reconnect\nretry: 0\n\n$/,
+  );
+  // Someone else's stream stays.
+  await publishViaApi({ channel, data: "still here" }, { base: b.url });
+  expect((await bystander.waitForEvents(1))[0].data).toBe("still here");
+  bystander.close();
+  // The old token is refused everywhere; one minted after the revocation works.
+  for (const server of [a, b]) {
+    const again = await fetch(`${server.url}/stream?channel=${channel}`, {
+      headers: { Authorization: `Bearer ${old}` },
+    });
+    expect(again.status).toBe(403);
+    expect((await again.json()).error.code).toBe("token_revoked");
+  }
+  // iat counts whole seconds: a token of the next second is after the revocation.
+  await new Promise((resolve) => setTimeout(resolve, 1100 - (Date.now() % 1000)));
+  const fresh = mintTestToken([channel], 600, undefined, {
+    sub,
+    iat: Math.floor(Date.now() / 1000),
+  });
+  const reopened = await openStream(`${b.url}/stream?channel=${channel}`, {
+    Authorization: `Bearer ${fresh}`,
+  });
+  expect(reopened.response.status).toBe(200);
+  reopened.close();
 });
 
 test("SIGTERM ends A's streams with a retry hint; the client resumes on B without losing events", async () => {

@@ -11,6 +11,7 @@ import {
   SSE_HEADERS,
 } from "@/lib/server/http";
 import { clientAddress } from "@/lib/server/rate-limit";
+import { watchRevocations } from "@/lib/server/revocation";
 import { Outbox } from "@/lib/server/stream/outbox";
 import {
   countClient,
@@ -90,10 +91,16 @@ export async function handleStreamRequest(
     const stream = await openStream(channels, readLastEventId(request, query), signal, {
       ...options,
       expiresAt: access.expiresAt,
+      holder:
+        access.sub === undefined && access.jti === undefined
+          ? undefined
+          : { sub: access.sub, jti: access.jti },
       client,
       rewind,
     });
     installShutdown(config.shutdownTimeoutMs);
+    // A revocation on any instance must reach this token's stream.
+    if (access.sub !== undefined || access.jti !== undefined) watchRevocations();
     return { ...stream, headers: { ...SSE_HEADERS, ...corsHeaders(request) } };
   } catch (error) {
     return withCors(request, errorResponse(error));
@@ -163,7 +170,12 @@ async function openStream(
   channels: readonly string[],
   lastEventId: string | null,
   signal: StreamSignal,
-  options: StreamOptions & { expiresAt?: number; client: string; rewind: number },
+  options: StreamOptions & {
+    expiresAt?: number;
+    holder?: { sub?: string; jti?: string };
+    client: string;
+    rewind: number;
+  },
 ): Promise<Omit<OpenStream, "headers">> {
   const { maxBacklogBytes } = options;
   // The client left before we started: nothing to subscribe, nobody to write to.

@@ -8,6 +8,9 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 const TOKEN_EXPIRED_FRAME = frameBytes(
   encodeEvent({ type: END_EVENT, data: { reason: "token_expired" } satisfies EndData }),
 );
+const TOKEN_REVOKED_FRAME = frameBytes(
+  encodeEvent({ type: END_EVENT, data: { reason: "token_revoked" } satisfies EndData }),
+);
 
 /** How an outbox writes: the bounds and timers of one stream. */
 export interface OutboxOptions {
@@ -17,6 +20,8 @@ export interface OutboxOptions {
   maxStreamSeconds: number;
   /** When the stream's access ends (its token's expiry, ms since the epoch), if it does. */
   expiresAt?: number;
+  /** Whose token opened it (`sub`, `jti`), so a revocation can end it. */
+  holder?: { sub?: string; jti?: string };
 }
 
 /** Why an outbox closed: the client left, the stream ended cleanly, or it was dropped. */
@@ -85,6 +90,16 @@ export class Outbox {
     if (expiresAt !== undefined) this.endAtExpiry(expiresAt);
     if (this.roomWaiters.length > 0) this.checkRoom();
     return true;
+  }
+
+  /** Whose token opened the stream, if a token did. */
+  get holder(): { sub?: string; jti?: string } | undefined {
+    return this.options.holder;
+  }
+
+  /** Ends the stream because its token was revoked; the page then needs a new one. */
+  revoke(): void {
+    this.end(TOKEN_REVOKED_FRAME);
   }
 
   /** Ends the stream exactly at `expiresAt` (no jitter: the token says until when). */

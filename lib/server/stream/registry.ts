@@ -170,6 +170,24 @@ export function isDraining(): boolean {
 }
 
 /**
+ * Ends the open streams whose token holder matches (a `sub`, or one token's `jti`), with
+ * `end` `{"reason":"token_revoked"}`. Returns how many.
+ */
+export function revokeStreams(target: { sub?: string; jti?: string }): number {
+  let ended = 0;
+  for (const outbox of registry().open) {
+    const holder = outbox.holder;
+    if (holder === undefined) continue;
+    const bySub = target.sub !== undefined && holder.sub === target.sub;
+    const byJti = target.jti !== undefined && holder.jti === target.jti;
+    if (!bySub && !byJti) continue;
+    outbox.revoke();
+    ended++;
+  }
+  return ended;
+}
+
+/**
  * Starts a graceful shutdown: refuse new streams and end the open ones with `retry: 0`, so
  * browsers reconnect (elsewhere, or here after the restart) and resume. Resolves once every
  * stream is gone, or after `timeoutMs` if a client never lets go.

@@ -1,0 +1,22 @@
+import { getConfig } from "@/lib/server/config";
+import { errorResponse, HttpError, readJsonBody, requireBearer } from "@/lib/server/http";
+import { disconnect, parseDisconnectRequest } from "@/lib/server/revocation";
+
+/**
+ * `POST /api/disconnect` with `Authorization: Bearer $SSE_PUBLISH_TOKEN`: `{ sub }` ends
+ * every open stream of that user on every instance and refuses its tokens issued until now;
+ * `{ jti }` does the same for one token. Answers the streams ended on this instance.
+ */
+export async function POST(request: Request): Promise<Response> {
+  try {
+    const { publishToken, publishMaxBytes, bodyTimeoutMs } = getConfig();
+    if (publishToken === undefined) {
+      throw new HttpError(404, "publish_api_disabled", "set SSE_PUBLISH_TOKEN to turn this on");
+    }
+    requireBearer(request, publishToken);
+    const body = await readJsonBody(request, publishMaxBytes, bodyTimeoutMs);
+    return Response.json({ ended: await disconnect(parseDisconnectRequest(body)) });
+  } catch (error) {
+    return errorResponse(error);
+  }
+}

@@ -110,8 +110,8 @@ function createRegistry(): Registry {
       }
     },
   });
-  getBroker().onRecover(() => {
-    requestCounters().brokerRecoveries++;
+  getBroker().onRecover((phase) => {
+    if (phase === "restored") requestCounters().brokerRecoveries++;
   });
   return registry;
 }

@@ -89,7 +89,9 @@ describe("subscribe (server code following channels)", () => {
     await publisher.publish(channel, body("before"));
     const iterator = subscribe([channel], { broker, after: "0-0" })[Symbol.asyncIterator]();
     expect((await iterator.next()).value?.data).toBe("before");
-    const recovered = new Promise<void>((resolve) => broker.onRecover(resolve));
+    const recovered = new Promise<void>((resolve) =>
+      broker.onRecover((phase) => phase === "restored" && resolve()),
+    );
     const list = (await admin.client("LIST")) as string;
     const id = /id=(\d+) [^\n]*name=next-sse:subscriber/.exec(list)?.[1] as string;
     await admin.client("KILL", "ID", id);

@@ -18,6 +18,8 @@ test.describe.configure({ mode: "serial" });
 test.setTimeout(180_000);
 
 const ackLog = new Map<string, string>();
+/** The slowest answer a publish attempt got (ms): during a switch, 503 comes quickly. */
+let slowestAnswerMs = 0;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 interface Follower {
@@ -81,6 +83,7 @@ async function publishUntil(
     const next = Date.now() + PUBLISH_EVERY_MS;
     const deadline = Date.now() + 60_000;
     while (Date.now() < deadline) {
+      const asked = Date.now();
       try {
         const response = await fetch(`${base}/api/publish`, {
           method: "POST",
@@ -91,6 +94,7 @@ async function publishUntil(
           body: JSON.stringify({ channel, id: `${channel}-${seq}`, data: String(seq) }),
         });
         const body = await response.text();
+        slowestAnswerMs = Math.max(slowestAnswerMs, Date.now() - asked);
         if (response.ok) {
           acknowledged.push(seq);
           ackLog.set(`${channel}-${seq}`, `${Date.now()} ${body}`);
@@ -152,6 +156,10 @@ async function runThroughFailovers(
     );
   }
   for (const channel of channels) expect(acknowledged.get(channel)?.length).toBeGreaterThan(20);
+  // SSE_REDIS_TIMEOUT_MS is 1 s (plus WAIT's half of it): no publish hangs through a switch.
+  expect(slowestAnswerMs).toBeLessThan(4000);
+  console.info(`[failover] slowest publish answer: ${slowestAnswerMs} ms`);
+  slowestAnswerMs = 0;
   return kills.map((killedAt) =>
     Math.max(
       ...channels.map((channel) => {

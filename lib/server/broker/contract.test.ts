@@ -421,7 +421,9 @@ describe("redis broker specifics", () => {
     const channel = freshChannel();
     const sink = collect();
     await broker.subscribe(channel, sink.listener);
-    const recovered = new Promise<void>((resolve) => broker.onRecover(resolve));
+    const recovered = new Promise<void>((resolve) =>
+      broker.onRecover((phase) => phase === "restored" && resolve()),
+    );
     const list = (await admin.client("LIST")) as string;
     const id = /id=(\d+) [^\n]*name=next-sse:subscriber/.exec(list)?.[1];
     expect(id).toBeDefined();
@@ -460,7 +462,9 @@ describe("redis broker specifics", () => {
 
     // Events published while the subscriber is away are not seen live: the cached newest
     // id is dropped, and a stream at it reads them from history.
-    const recovered = new Promise<void>((resolve) => broker.onRecover(resolve));
+    const recovered = new Promise<void>((resolve) =>
+      broker.onRecover((phase) => phase === "restored" && resolve()),
+    );
     const list = (await admin.client("LIST")) as string;
     const subscriberId = /id=(\d+) [^\n]*name=next-sse:subscriber/.exec(list)?.[1];
     await admin.client("KILL", "ID", subscriberId as string);

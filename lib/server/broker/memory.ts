@@ -8,6 +8,7 @@ import type {
   HistoryPageQuery,
   OutgoingEvent,
   PublishResult,
+  RecoveryPhase,
   Replay,
 } from "@/lib/server/broker/types";
 import { closeFrame, frameBytes } from "@/lib/sse/frame";
@@ -160,7 +161,7 @@ export class MemoryBroker implements Broker {
   }
 
   /** In-process delivery never drops, so there is never anything to recover. */
-  onRecover(_callback: () => void): () => void {
+  onRecover(_callback: (phase: RecoveryPhase) => void): () => void {
     return () => {};
   }
 

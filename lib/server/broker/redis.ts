@@ -13,6 +13,7 @@ import {
   type HistoryPageQuery,
   type OutgoingEvent,
   type PublishResult,
+  type RecoveryPhase,
   type Replay,
 } from "@/lib/server/broker/types";
 import { errorMessage, withTimeout } from "@/lib/server/broker/with-timeout";
@@ -103,7 +104,10 @@ export class RedisBroker implements Broker {
   private subscriber: Client | undefined;
   /** Pending or confirmed SUBSCRIBE per channel; listeners wait on it. */
   private readonly subscriptions = new Map<string, Promise<void>>();
-  private readonly recoverCallbacks = new Set<() => void>();
+  private readonly recoverCallbacks = new Set<(phase: RecoveryPhase) => void>();
+  /** Since when subscriptions may be missing events (a `lost` not yet `restored`). */
+  private lostAt: number | undefined;
+  private resubscribing = false;
   /** Channels' newest ids from the live subscription: spares history reads (see there). */
   private readonly heads: ChannelHeads;
   /** Key and pub/sub channel names, under the prefix. */
@@ -162,6 +166,12 @@ export class RedisBroker implements Broker {
         );
       },
       repair: (channels, rebuild) => this.repair(channels, rebuild),
+      // A `lost` that no reconnect followed (a shard that never came back, a spurious
+      // signal): subscribe everything again, which ends in `restored`.
+      tick: () => {
+        const stale = this.lostAt !== undefined && Date.now() - this.lostAt > auditMs;
+        if (stale && this.subscriber !== undefined) void this.resubscribeAll(this.subscriber);
+      },
     });
   }
 
@@ -225,7 +235,13 @@ export class RedisBroker implements Broker {
       const onMessage = (channel: Buffer, message: Buffer) =>
         this.deliver(channel.toString(), message);
       subscriber.on(this.sharded ? "smessageBuffer" : "messageBuffer", onMessage);
-      subscriber.on("close", () => this.heads.lost());
+      // The first sign a subscription may miss events: a connection (plain), or a shard's
+      // subscriber (cluster), went away. `restored` follows the re-subscription.
+      subscriber.on("close", () => this.markLost());
+      if (this.sharded) {
+        subscriber.on("-node", () => this.markLost());
+        subscriber.on("-subscriber", () => this.markLost());
+      }
       let connectedBefore = false;
       const onReady = () => {
         if (!connectedBefore) {
@@ -242,6 +258,20 @@ export class RedisBroker implements Broker {
     return this.subscriber;
   }
 
+  /** Subscriptions may be missing events: streams hold live ones (see `Broker.onRecover`). */
+  private markLost(): void {
+    this.heads.lost();
+    if (this.lostAt === undefined) this.lostAt = Date.now();
+    for (const callback of this.recoverCallbacks) callback("lost");
+  }
+
+  /** Every subscription is confirmed again: streams catch up. */
+  private markRestored(): void {
+    this.lostAt = undefined;
+    this.heads.restored();
+    for (const callback of this.recoverCallbacks) callback("restored");
+  }
+
   /**
    * After a reconnect: every channel with listeners is subscribed again, confirmed, before
    * streams catch up. ioredis re-subscribes by itself, but a sharded subscriber's
@@ -249,6 +279,9 @@ export class RedisBroker implements Broker {
    * again and awaiting the answers is what makes "caught up" true.
    */
   private async resubscribeAll(subscriber: Client): Promise<void> {
+    if (this.resubscribing) return;
+    this.resubscribing = true;
+    this.markLost();
     try {
       if (this.sharded) {
         await Promise.all(
@@ -263,11 +296,12 @@ export class RedisBroker implements Broker {
         // answers once the subscriptions are live again.
         await this.withTimeout("ping", subscriber.ping());
       }
-      this.heads.restored();
-      for (const callback of this.recoverCallbacks) callback();
+      this.markRestored();
     } catch (error) {
-      // What is still not subscribed stays quiet: the audit finds and repairs it.
+      // Still lost: the audit's next round tries again.
       this.log.warn(`redis subscriber recovery: ${errorMessage(error)}`);
+    } finally {
+      this.resubscribing = false;
     }
   }
 
@@ -283,7 +317,8 @@ export class RedisBroker implements Broker {
         rebuild ? "reconnecting the subscriber" : "subscribing again"
       }, then catching up from history`,
     );
-    this.heads.lost();
+    // Before subscribing again: from here, live events must not move streams past the gap.
+    this.markLost();
     if (rebuild) {
       const old = this.subscriber;
       this.subscriber = undefined;
@@ -307,8 +342,7 @@ export class RedisBroker implements Broker {
         ),
       );
     }
-    this.heads.restored();
-    for (const callback of this.recoverCallbacks) callback();
+    this.markRestored();
   }
 
   private deliver(pubsub: string, message: Buffer): void {
@@ -561,7 +595,7 @@ export class RedisBroker implements Broker {
     return this.listeners.count(channel);
   }
 
-  onRecover(callback: () => void): () => void {
+  onRecover(callback: (phase: RecoveryPhase) => void): () => void {
     this.recoverCallbacks.add(callback);
     return () => this.recoverCallbacks.delete(callback);
   }

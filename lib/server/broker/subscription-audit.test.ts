@@ -28,7 +28,11 @@ describe.each(cases)("subscription audit on %s", (_name, connection) => {
     const channel = `audit-${Date.now()}-${Math.random().toString(36).slice(2)}`;
     const got: string[] = [];
     let recovered = 0;
-    broker.onRecover(() => recovered++);
+    const phases: string[] = [];
+    broker.onRecover((phase) => {
+      phases.push(phase);
+      if (phase === "restored") recovered++;
+    });
     await broker.subscribe(channel, (frame) => got.push(Buffer.from(frame).toString()));
     await broker.publish(channel, { body: "data: 1\n" });
     await until(() => got.length === 1);
@@ -45,6 +49,8 @@ describe.each(cases)("subscription audit on %s", (_name, connection) => {
     // Quiet, probed, probe missing, repaired; then live events flow again.
     await until(() => broker.subscriptionRepairs === 1);
     await until(() => recovered > 0);
+    // Streams were told to hold live events before the channel was subscribed again.
+    expect(phases.slice(0, 2)).toEqual(["lost", "restored"]);
     await broker.publish(channel, { body: "data: 3\n" });
     await until(() => got.some((frame) => frame.startsWith("data: 3")));
     // Event 2 is not lost: the streams' catch-up (onRecover) reads it from history.

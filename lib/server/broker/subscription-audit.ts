@@ -27,6 +27,8 @@ export interface SubscriptionAuditOptions {
   publish(channel: string, payload: string): Promise<unknown>;
   /** Subscribes these channels again (`rebuild`: on a new connection) and catches up. */
   repair(channels: string[], rebuild: boolean): Promise<void>;
+  /** Called every round, before the probes. */
+  tick?: () => void;
   now?: () => number;
 }
 
@@ -80,6 +82,7 @@ export class SubscriptionAudit {
     if (this.running) return;
     this.running = true;
     try {
+      this.options.tick?.();
       const now = this.now();
       const { intervalMs } = this.options;
       const failed: string[] = [];

@@ -116,10 +116,14 @@ export interface Broker {
   /** Listeners in this process, on one channel or on all. */
   listenerCount(channel?: string): number;
   /**
-   * Calls back each time the subscription connection is back after a loss (subscriptions
-   * restored), so streams can catch up from history. Returns an unregister function.
+   * Calls back with `lost` as soon as subscriptions may be missing events (a connection
+   * dropped, a shard moved, a probe did not come back): streams then hold live events and
+   * keep their positions, so that what arrives once subscriptions are back cannot move them
+   * past the gap. Then `restored`, once every subscription is confirmed again: streams catch
+   * up from history and release what they held. Every `lost` is followed by a `restored`.
+   * Returns an unregister function.
    */
-  onRecover(callback: () => void): () => void;
+  onRecover(callback: (phase: RecoveryPhase) => void): () => void;
   /** Whether the broker can reach its backend now. */
   ping(): Promise<boolean>;
   /** Closes connections; for tests and shutdown. */
@@ -140,6 +144,9 @@ export class BrokerUnavailableError extends Error {
     this.operation = options?.operation;
   }
 }
+
+/** See `Broker.onRecover`. */
+export type RecoveryPhase = "lost" | "restored";
 
 /** Whether an error is a BrokerUnavailableError, from any copy of this module. */
 export function isBrokerUnavailable(error: unknown): error is BrokerUnavailableError {

@@ -2,7 +2,7 @@ import { Redis } from "ioredis";
 import { describe, expect, inject, it, vi } from "vitest";
 import { MemoryBroker } from "@/lib/server/broker/memory";
 import { RedisBroker } from "@/lib/server/broker/redis";
-import type { Broker, FrameListener } from "@/lib/server/broker/types";
+import type { Broker, FrameListener, RecoveryPhase } from "@/lib/server/broker/types";
 import { handleStreamRequest } from "@/lib/server/stream/handle-request";
 import { countOpenStreams, localPresence, streamCounters } from "@/lib/server/stream/registry";
 import { toWebResponse } from "@/lib/server/stream/sinks";
@@ -297,7 +297,9 @@ describe("broker faults (real Redis)", () => {
     await publisher.publish(channel, body("before"));
     await s.waitForEvents(1);
 
-    const recovered = new Promise<void>((resolve) => broker.onRecover(resolve));
+    const recovered = new Promise<void>((resolve) =>
+      broker.onRecover((phase) => phase === "restored" && resolve()),
+    );
     const list = (await admin.client("LIST")) as string;
     const id = /id=(\d+) [^\n]*name=next-sse:subscriber/.exec(list)?.[1] as string;
     await admin.client("KILL", "ID", id);
@@ -322,7 +324,7 @@ class DroppingBroker extends MemoryBroker {
   down = false;
   reads = 0;
   held: Promise<void> = Promise.resolve();
-  private readonly recoverCallbacks = new Set<() => void>();
+  private readonly recoverCallbacks = new Set<(phase: RecoveryPhase) => void>();
   private readonly wrapped = new Map<FrameListener, FrameListener>();
 
   override subscribe(channel: string, listener: FrameListener): Promise<void> {
@@ -344,14 +346,19 @@ class DroppingBroker extends MemoryBroker {
     return replay;
   }
 
-  override onRecover(callback: () => void): () => void {
+  override onRecover(callback: (phase: RecoveryPhase) => void): () => void {
     this.recoverCallbacks.add(callback);
     return () => this.recoverCallbacks.delete(callback);
   }
 
+  /** The subscription may be missing events (as the Redis broker says before it re-subscribes). */
+  lose(): void {
+    for (const callback of this.recoverCallbacks) callback("lost");
+  }
+
   recover(): void {
     this.down = false;
-    for (const callback of this.recoverCallbacks) callback();
+    for (const callback of this.recoverCallbacks) callback("restored");
   }
 }
 
@@ -381,6 +388,28 @@ describe("broker faults during a catch-up", () => {
     const second = parseEventStream(await opening);
     expect((await second.waitForEvents(1, 2000)).map((e) => e.data)).toEqual(["2"]);
     expect((await first.waitForEvents(2, 2000)).map((e) => e.data)).toEqual(["1", "2"]);
+    abort.abort();
+  });
+});
+
+describe("a live event that beats the recovery", () => {
+  it("does not move the stream past events the broken subscription missed", async () => {
+    const broker = new DroppingBroker();
+    const abort = new AbortController();
+    const stream = parseEventStream(
+      await openEventStream({ ...streamOptions(broker, abort.signal), channels: ["c"] }),
+    );
+    await broker.publish("c", body("1"));
+    await stream.waitForEvents(1);
+    // The subscription breaks: "2" reaches history, not the stream.
+    broker.lose();
+    broker.down = true;
+    await broker.publish("c", body("2"));
+    // Subscribed again; "3" arrives live before the broker says "restored".
+    broker.down = false;
+    await broker.publish("c", body("3"));
+    broker.recover();
+    expect((await stream.waitForEvents(3, 2000)).map((e) => e.data)).toEqual(["1", "2", "3"]);
     abort.abort();
   });
 });

@@ -32,6 +32,8 @@ export class Session {
   readonly positions = new Map<string, string>();
   private readonly multi: boolean;
   private catchingUp: boolean;
+  /** The broker may be missing events (`lost`): live ones wait for the catch-up. */
+  private paused = false;
   /** A broker recovery came during a catch-up: catch up once more after it. */
   private recoverAgain = false;
   private buffered: Buffered[] = [];
@@ -46,7 +48,7 @@ export class Session {
 
   readonly listener: FrameListener = (frame, id, channel) => {
     if (this.closed) return;
-    if (!this.catchingUp) {
+    if (!this.catchingUp && !this.paused) {
       this.deliver(frame, id, channel);
       return;
     }
@@ -73,7 +75,13 @@ export class Session {
   ) {
     this.multi = channels.length > 1;
     this.catchingUp = broker.history;
-    this.offRecover = broker.history ? broker.onRecover(() => void this.recover()) : () => {};
+    this.offRecover = broker.history
+      ? broker.onRecover((phase) => {
+          // Lost: hold live events and keep positions, so none moves them past the gap.
+          if (phase === "lost") this.paused = true;
+          else void this.recover();
+        })
+      : () => {};
   }
 
   /**
@@ -277,6 +285,8 @@ export class Session {
   /** After a broker reconnect: catch up, or end the stream so the browser resumes itself. */
   private async recover(): Promise<void> {
     if (this.closed) return;
+    // Held events are released by the catch-up (it starts catching up in this same turn).
+    this.paused = false;
     if (this.catchingUp) {
       this.recoverAgain = true;
       return;

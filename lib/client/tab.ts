@@ -1,4 +1,4 @@
-import { StreamHost } from "@/lib/client/host";
+import type { StreamHost } from "@/lib/client/host";
 import { StreamHub } from "@/lib/client/hub";
 import { CLIENT_LOCK_PREFIX, type ClientMessage, type HostMessage } from "@/lib/client/protocol";
 
@@ -138,9 +138,22 @@ function connectSharedWorker(
   }
 }
 
+/**
+ * The host code (connection, parser, backoff) is loaded only by a tab that holds streams
+ * itself: where a SharedWorker holds them, the page never downloads it.
+ */
+async function loadHost(): Promise<StreamHost> {
+  const { StreamHost } = await import("@/lib/client/host");
+  return new StreamHost();
+}
+
 function connectLocal(id: string, deliver: (message: HostMessage) => void) {
-  const host = new StreamHost();
-  return (message: ClientMessage) => host.receive(id, message, deliver);
+  const host = loadHost();
+  // In order, once the host is there.
+  let queue = Promise.resolve();
+  return (message: ClientMessage) => {
+    queue = queue.then(async () => (await host).receive(id, message, deliver));
+  };
 }
 
 function connectLeader(id: string, deliver: (message: HostMessage) => void) {
@@ -170,12 +183,12 @@ function connectLeader(id: string, deliver: (message: HostMessage) => void) {
       deliver(relay.message as HostMessage);
     }
   };
-  void navigator.locks.request(LEADER_LOCK, () => {
+  void navigator.locks.request(LEADER_LOCK, async () => {
     // This tab leads until it closes: every tab sends its subscriptions again.
-    host = new StreamHost();
+    host = await loadHost();
     sendTo("*", { type: "hello" });
     deliver({ type: "hello" });
-    return new Promise(() => {});
+    await new Promise(() => {});
   });
   return (message: ClientMessage) => {
     if (host !== null) toHost(id, message);

@@ -1,11 +1,22 @@
 import { describe, expect, it } from "vitest";
-import { withRewind } from "@/components/use-event-source";
+import { parseStreamUrl } from "@/components/use-event-source";
 
-describe("withRewind", () => {
-  it("adds rewind=N to relative and absolute stream URLs, and nothing for 0", () => {
-    expect(withRewind("/stream?channel=chat", 10)).toBe("/stream?channel=chat&rewind=10");
-    expect(withRewind("https://rt.example/stream", 5)).toBe("https://rt.example/stream?rewind=5");
-    expect(withRewind("/stream", 0)).toBe("/stream");
-    expect(withRewind("/stream", undefined)).toBe("/stream");
+describe("parseStreamUrl", () => {
+  it("takes a hook's URL apart: the shared endpoint, its channels, rewind and a URL token", () => {
+    expect(parseStreamUrl("/stream")).toEqual({
+      endpoint: "/stream",
+      channels: ["sse"],
+      rewind: 0,
+      token: null,
+    });
+    expect(parseStreamUrl("/stream?channel=a&channel=b&channel=a&rewind=10&token=t")).toEqual({
+      endpoint: "/stream",
+      channels: ["a", "b"],
+      rewind: 10,
+      token: "t",
+    });
+    expect(parseStreamUrl("https://rt.example/stream?channel=chat&v=2").endpoint).toBe(
+      "https://rt.example/stream?v=2",
+    );
   });
 });

@@ -1,7 +1,13 @@
 "use client";
 
 import { useCallback, useEffect, useMemo, useRef, useState, useSyncExternalStore } from "react";
-import type { GetToken, StreamEvent, StreamState, StreamStatus } from "@/lib/client/connection";
+import {
+  CONNECTING_STATE,
+  type GetToken,
+  type StreamEvent,
+  type StreamState,
+  type StreamStatus,
+} from "@/lib/client/connection";
 import type { StreamHub, StreamListener } from "@/lib/client/hub";
 import { getTabClient } from "@/lib/client/tab";
 import { type AppEvents, POSITION_EVENT, RESET_EVENT, type ResetData } from "@/lib/sse/events";
@@ -87,15 +93,6 @@ export function parseEventData(raw: string): unknown {
   }
 }
 
-/** The stream URL with `rewind=N` when asked for (relative URLs stay relative). */
-export function withRewind(url: string, rewind: number | undefined): string {
-  if (!rewind) return url;
-  const absolute = /^[a-z][a-z0-9+.-]*:/i.test(url);
-  const parsed = new URL(url, "http://relative.invalid");
-  parsed.searchParams.set("rewind", String(rewind));
-  return absolute ? parsed.href : `${parsed.pathname}${parsed.search}`;
-}
-
 /** A hook's URL taken apart: the endpoint the tab shares, and what this hook asks of it. */
 export interface StreamRequest {
   /** The endpoint without channel, rewind and token (`/stream`). */
@@ -124,15 +121,7 @@ export function parseStreamUrl(url: string): StreamRequest {
   };
 }
 
-const CLOSED: StreamState = {
-  status: "closed",
-  attempt: 0,
-  retryAt: null,
-  lastEventId: null,
-  error: null,
-  errorCode: null,
-};
-const CONNECTING: StreamState = { ...CLOSED, status: "connecting" };
+const CLOSED: StreamState = { ...CONNECTING_STATE, status: "closed" };
 const DEFAULT_MAX_CHANNELS = 16;
 const noSubscription = () => () => {};
 
@@ -149,10 +138,11 @@ export function useEventSource(
 ): EventSourceResult {
   const handlersRef = useRef(handlers);
   handlersRef.current = handlers;
-  const request = useMemo(
-    () => (streamUrl === null ? null : parseStreamUrl(withRewind(streamUrl, handlers.rewind))),
-    [streamUrl, handlers.rewind],
-  );
+  const request = useMemo(() => {
+    if (streamUrl === null) return null;
+    const parsed = parseStreamUrl(streamUrl);
+    return { ...parsed, rewind: handlers.rewind ?? parsed.rewind };
+  }, [streamUrl, handlers.rewind]);
   const channelsKey = request?.channels.join("\n") ?? "";
   const maxChannels = handlers.maxChannelsPerStream ?? DEFAULT_MAX_CHANNELS;
   // Only in the browser: a server render opens nothing.
@@ -205,7 +195,7 @@ export function useEventSource(
   const state = useSyncExternalStore(
     hub === null ? noSubscription : subscribeState,
     () => (hub === null || request === null ? CLOSED : hub.stateOf(request.channels)),
-    () => (request === null ? CLOSED : CONNECTING),
+    () => (request === null ? CLOSED : CONNECTING_STATE),
   );
   const reconnect = useCallback(() => {
     if (hub !== null && request !== null) hub.reconnect(request.channels);

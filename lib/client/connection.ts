@@ -99,18 +99,21 @@ export function classifyRefusal(status: number, code: string | null): "stop" | "
   return "retry";
 }
 
+/** A connection before its first answer. */
+export const CONNECTING_STATE: StreamState = Object.freeze({
+  status: "connecting",
+  attempt: 0,
+  retryAt: null,
+  lastEventId: null,
+  error: null,
+  errorCode: null,
+});
+
 export class StreamConnection {
   private readonly positions: Map<string, string>;
   private readonly clock: Clock;
   private readonly random: () => number;
-  private state: StreamState = {
-    status: "connecting",
-    attempt: 0,
-    retryAt: null,
-    lastEventId: null,
-    error: null,
-    errorCode: null,
-  };
+  private state: StreamState = CONNECTING_STATE;
   private abort: AbortController | null = null;
   private retryTimer: unknown;
   private watchdog: unknown;

@@ -1,4 +1,9 @@
-import type { GetToken, StreamEvent, StreamState } from "@/lib/client/connection";
+import {
+  CONNECTING_STATE,
+  type GetToken,
+  type StreamEvent,
+  type StreamState,
+} from "@/lib/client/connection";
 import type { ClientMessage, HostMessage } from "@/lib/client/protocol";
 import { compareStreamIds } from "@/lib/sse/ids";
 
@@ -23,15 +28,6 @@ export interface StreamListener {
 
 /** Sends a message to the host. */
 export type PostToHost = (message: ClientMessage) => void;
-
-const INITIAL_STATE: StreamState = {
-  status: "connecting",
-  attempt: 0,
-  retryAt: null,
-  lastEventId: null,
-  error: null,
-  errorCode: null,
-};
 
 /** The streams of one URL (e.g. `/stream`) in this tab. */
 export class StreamHub {
@@ -59,10 +55,10 @@ export class StreamHub {
   stateOf(channels: readonly string[]): StreamState {
     let worst: StreamState | undefined;
     for (const channel of channels) {
-      const state = this.states.get(channel) ?? INITIAL_STATE;
+      const state = this.states.get(channel) ?? CONNECTING_STATE;
       if (worst === undefined || rank(state) > rank(worst)) worst = state;
     }
-    return worst ?? INITIAL_STATE;
+    return worst ?? CONNECTING_STATE;
   }
 
   /** Drops the stream(s) carrying `channels` and resumes at once. */

@@ -2,7 +2,7 @@ import { createHmac } from "node:crypto";
 import { once } from "node:events";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { exportJWK, exportSPKI, generateKeyPair, type JWTPayload, SignJWT } from "jose";
+import { exportSPKI, generateKeyPair, type JWTPayload, SignJWT } from "jose";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import {
   grantCovers,
@@ -11,6 +11,7 @@ import {
   verifyChannelToken,
 } from "@/lib/server/auth";
 import { resetSingletons } from "@/lib/server/singleton";
+import { providerKey } from "@/tests/support/jwks";
 
 const SECRET = "a-test-secret-of-at-least-32-characters!";
 const PREVIOUS = "the-previous-secret-of-32-characters-too";
@@ -179,20 +180,9 @@ describe("channel tokens from an identity provider's JWKS", () => {
     };
   }
 
-  async function keyPair(kid: string) {
-    const { publicKey, privateKey } = await generateKeyPair("RS256");
-    const jwk = { ...(await exportJWK(publicKey)), kid, alg: "RS256", use: "sig" };
-    const sign = (claims: JWTPayload) =>
-      new SignJWT(claims)
-        .setProtectedHeader({ alg: "RS256", kid })
-        .setExpirationTime("1m")
-        .sign(privateKey);
-    return { jwk, sign };
-  }
-
   it("verifies with the provider's keys and follows a key rotation (unknown kid: fetch again)", async () => {
-    const first = await keyPair("k1");
-    const second = await keyPair("k2");
+    const first = await providerKey("k1");
+    const second = await providerKey("k2");
     const keys = { current: [first.jwk] as object[] };
     const jwks = await serveJwks(keys);
     configure({ SSE_JWKS_URL: jwks.url, SSE_JWKS_COOLDOWN_MS: "0" });
@@ -206,12 +196,12 @@ describe("channel tokens from an identity provider's JWKS", () => {
       sub: "u1",
     });
     expect(jwks.hits()).toBe(2);
-    const stranger = await keyPair("k3");
+    const stranger = await providerKey("k3");
     expect(await refusal(await stranger.sign(claims))).toBe("token_unknown_key");
   });
 
   it("an unreachable JWKS is the provider's outage (jwks_unavailable, 503), not a bad token", async () => {
-    const signer = await keyPair("k1");
+    const signer = await providerKey("k1");
     configure({ SSE_JWKS_URL: "http://127.0.0.1:1/jwks.json", SSE_JWKS_TIMEOUT_MS: "500" });
     expect(await refusal(await signer.sign({ channels: ["private-a"] }))).toBe("jwks_unavailable");
   });

@@ -2,8 +2,8 @@ import { once } from "node:events";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { expect, test } from "@playwright/test";
-import { exportJWK, generateKeyPair, type JWTPayload, SignJWT } from "jose";
 import { mintTestToken, uniqueChannel } from "../support/env";
+import { providerKey } from "../support/jwks";
 import { startAppServer, type TestServer } from "../support/next-server";
 import { openStream } from "../support/sse-client";
 
@@ -14,17 +14,6 @@ test.describe.configure({ mode: "serial" });
 let jwks: Server;
 let app: TestServer;
 const keys: { current: object[] } = { current: [] };
-
-async function keyPair(kid: string) {
-  const { publicKey, privateKey } = await generateKeyPair("RS256");
-  const jwk = { ...(await exportJWK(publicKey)), kid, alg: "RS256", use: "sig" };
-  const sign = (claims: JWTPayload) =>
-    new SignJWT(claims)
-      .setProtectedHeader({ alg: "RS256", kid })
-      .setExpirationTime("2m")
-      .sign(privateKey);
-  return { jwk, sign };
-}
 
 test.beforeAll(async () => {
   jwks = createServer((_req, res) => {
@@ -51,7 +40,7 @@ const open = (channel: string, token: string) =>
 
 test("a provider-signed token opens a private stream; rotated keys are fetched; others are refused by code", async () => {
   const channel = uniqueChannel("private-idp");
-  const first = await keyPair("k1");
+  const first = await providerKey("k1");
   keys.current = [first.jwk];
   const claims = { channels: [channel], sub: "u1", iss: "https://id.example" };
   const stream = await openStream(`${app.url}/stream?channel=${channel}`, {
@@ -60,13 +49,13 @@ test("a provider-signed token opens a private stream; rotated keys are fetched; 
   expect(stream.response.status).toBe(200);
   stream.close();
   // The provider rotates its key: a token with the new kid makes the server fetch again.
-  const second = await keyPair("k2");
+  const second = await providerKey("k2");
   keys.current = [second.jwk];
   const rotated = await open(channel, await second.sign(claims));
   expect(rotated.status).toBe(200);
   await rotated.body?.cancel();
   const cases: Array<[string, Promise<string> | string, number]> = [
-    ["token_unknown_key", (await keyPair("k9")).sign(claims), 401],
+    ["token_unknown_key", (await providerKey("k9")).sign(claims), 401],
     ["token_issuer", second.sign({ ...claims, iss: "https://evil.example" }), 401],
     // A secret-signed token is not accepted where the keys come from a provider.
     ["token_algorithm", mintTestToken([channel], 60), 401],
@@ -83,7 +72,7 @@ test("an identity provider that cannot be reached answers 503, not 401", async (
   const channel = uniqueChannel("private-idp");
   jwks.close();
   jwks.closeAllConnections();
-  const stranger = await keyPair("k-new");
+  const stranger = await providerKey("k-new");
   const response = await open(
     channel,
     await stranger.sign({ channels: [channel], iss: "https://id.example" }),

@@ -1,5 +1,6 @@
 import { getConfig } from "@/lib/server/config";
 import { errorResponse, HttpError, readJsonBody, requireBearer } from "@/lib/server/http";
+import { limitRate } from "@/lib/server/rate-limit";
 import { disconnect, parseDisconnectRequest } from "@/lib/server/revocation";
 
 /**
@@ -9,11 +10,12 @@ import { disconnect, parseDisconnectRequest } from "@/lib/server/revocation";
  */
 export async function POST(request: Request): Promise<Response> {
   try {
-    const { publishToken, publishMaxBytes, bodyTimeoutMs } = getConfig();
+    const { publishToken, publishMaxBytes, bodyTimeoutMs, publishPerMinute } = getConfig();
     if (publishToken === undefined) {
       throw new HttpError(404, "publish_api_disabled", "set SSE_PUBLISH_TOKEN to turn this on");
     }
     requireBearer(request, publishToken);
+    limitRate(request.headers, "publish", publishPerMinute);
     const body = await readJsonBody(request, publishMaxBytes, bodyTimeoutMs);
     return Response.json({ ended: await disconnect(parseDisconnectRequest(body)) });
   } catch (error) {

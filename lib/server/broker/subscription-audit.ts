@@ -63,12 +63,9 @@ export class SubscriptionAudit {
    */
   seen(channel: string, message: Buffer): boolean {
     this.lastSeen.set(channel, this.now());
-    if (
-      message.length < PROBE_BYTES.length ||
-      !message.subarray(0, PROBE_BYTES.length).equals(PROBE_BYTES)
-    ) {
-      return false;
-    }
+    // Every message passes here: events start with a letter or `{`, a probe with NUL.
+    if (message[0] !== 0) return false;
+    if (!message.subarray(0, PROBE_BYTES.length).equals(PROBE_BYTES)) return false;
     const pending = this.pending.get(channel);
     if (pending !== undefined && message.toString() === pending.payload) {
       this.pending.delete(channel);

@@ -1,60 +1,14 @@
-import { once } from "node:events";
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { StreamConnection, type StreamEvent, type StreamState } from "@/lib/client/connection";
-import { StreamHost } from "@/lib/client/host";
-import type { HostMessage } from "@/lib/client/protocol";
+import {
+  closeScriptedServers,
+  refuse,
+  scriptedServer,
+  sse,
+  until,
+} from "@/tests/support/scripted-server";
 
-// A real HTTP server that answers each stream request with the next scripted reply, and
-// records what the client sent.
-type Reply = (req: IncomingMessage, res: ServerResponse) => void;
-interface Script {
-  url: string;
-  requests: Array<{ url: string; headers: IncomingMessage["headers"]; at: number }>;
-  close(): void;
-}
-const open: Script[] = [];
-
-async function scriptedServer(replies: Reply[], fallback?: Reply): Promise<Script> {
-  const requests: Script["requests"] = [];
-  const server = createServer((req, res) => {
-    requests.push({ url: req.url ?? "", headers: req.headers, at: Date.now() });
-    const reply = replies.shift() ?? fallback;
-    if (reply) reply(req, res);
-    else res.writeHead(500).end();
-  });
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const script = {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/stream`,
-    requests,
-    close: () => {
-      server.closeAllConnections();
-      server.close();
-    },
-  };
-  open.push(script);
-  return script;
-}
-
-afterEach(() => {
-  for (const script of open.splice(0)) script.close();
-});
-
-const sse = (body: string, end = false): Reply => {
-  return (_req, res) => {
-    res.writeHead(200, { "Content-Type": "text/event-stream" });
-    if (end) res.end(body);
-    else res.write(body);
-  };
-};
-const refuse = (status: number, code: string, headers: Record<string, string> = {}): Reply => {
-  return (_req, res) => {
-    res.writeHead(status, { "Content-Type": "application/json", ...headers });
-    res.end(JSON.stringify({ error: { code, message: `refused: ${code}` } }));
-  };
-};
+afterEach(closeScriptedServers);
 
 /** A connection with no jitter, collecting what it hands on. */
 function connect(
@@ -74,14 +28,6 @@ function connect(
   });
   connection.start();
   return { connection, events, states };
-}
-
-async function until(check: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error("timed out");
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
 }
 
 describe("StreamConnection", () => {
@@ -200,53 +146,5 @@ describe("StreamConnection", () => {
     expect(events[0].positions).toEqual([["a", "1-0"]]);
     expect(script.requests[1].headers["last-event-id"]).toBe("/a=2-0");
     expect(script.requests[1].url).toBe("/stream?channel=a&channel=b");
-  });
-});
-
-describe("StreamHost", () => {
-  it("carries every client's public channels in one stream, token-bearing ones apart, and splits past the limit", async () => {
-    const script = await scriptedServer([], sse(": connected\n\n"));
-    const host = new StreamHost({ random: () => 0 });
-    const got = new Map<string, HostMessage[]>();
-    const client = (id: string) => (message: HostMessage) => {
-      got.set(id, [...(got.get(id) ?? []), message]);
-      if (message.type === "token?") {
-        host.receive(id, { type: "token", requestId: message.requestId, token: "t" }, client(id));
-      }
-    };
-    const subscribe = (id: string, wanted: Array<{ channels: string[]; auth?: boolean }>) =>
-      host.receive(
-        id,
-        {
-          type: "subscribe",
-          url: script.url,
-          wanted: wanted.map((w) => ({ channels: w.channels, rewind: 0, auth: w.auth ?? false })),
-          positions: [],
-          maxChannels: 2,
-        },
-        client(id),
-      );
-    subscribe("tab1", [{ channels: ["a"] }, { channels: ["b"] }]);
-    subscribe("tab2", [{ channels: ["a"] }, { channels: ["private-x"], auth: true }]);
-    await until(() => script.requests.length === 2);
-    expect(host.connectionCount()).toBe(2);
-    subscribe("tab3", [{ channels: ["c"] }]);
-    // a, b, c with at most 2 per stream: two public streams (a and b's stays as it was),
-    // plus the private one.
-    await until(() => host.connectionCount() === 3 && script.requests.length === 3);
-    const urls = script.requests.map((r) => r.url).sort();
-    expect(urls).toContain("/stream?channel=private-x");
-    const privateRequest = script.requests.find((r) => r.url.includes("private-x"));
-    expect(privateRequest?.headers.authorization).toBe("Bearer t");
-    expect(got.get("tab1")?.some((m) => m.type === "token?")).toBe(false);
-    expect(urls).toEqual([
-      "/stream?channel=a&channel=b",
-      "/stream?channel=c",
-      "/stream?channel=private-x",
-    ]);
-    host.remove("tab3");
-    host.remove("tab2");
-    await until(() => host.connectionCount() === 1);
-    host.close();
   });
 });

@@ -5,6 +5,7 @@ import {
   type StreamState,
 } from "@/lib/client/connection";
 import type { ClientMessage, HostMessage, WantedChannels } from "@/lib/client/protocol";
+import { RecentEvents } from "@/lib/client/recent-events";
 import { compareStreamIds } from "@/lib/sse/ids";
 
 /**
@@ -26,6 +27,9 @@ interface Hosted {
   channels: string[];
   auth: boolean;
   connection: StreamConnection;
+  /** The clients it serves already: a client new to it may need catching up. */
+  members: Set<string>;
+  recent: RecentEvents;
 }
 
 export interface StreamHostOptions {
@@ -91,6 +95,7 @@ export class StreamHost {
 
   /** A client left (its tab closed): its channels go unless another client wants them. */
   remove(clientId: string): void {
+    for (const hosted of this.hosted.values()) hosted.members.delete(clientId);
     if (this.clients.delete(clientId)) this.queueReconcile();
   }
 
@@ -168,13 +173,51 @@ export class StreamHost {
     }
     for (const [key, want] of desired) {
       const existing = this.hosted.get(key);
-      if (existing !== undefined) {
-        // A client that joined an open stream learns its state at once.
-        this.broadcastState(existing, existing.connection.currentState());
-        continue;
+      if (existing === undefined) this.open(key, want, known);
+      else if (!this.welcome(existing)) {
+        // A client further behind than the log reaches: resume the stream from its
+        // position; the clients ahead of it drop what they already had.
+        existing.connection.close();
+        this.hosted.delete(key);
+        for (const channel of want.channels) known.delete(`${want.url}\n${channel}`);
+        this.open(key, want, known);
       }
-      this.open(key, want, known);
     }
+  }
+
+  /**
+   * Catches up the clients new to an open stream from its recent events, and tells them its
+   * state. False when one of them is behind what the log holds.
+   */
+  private welcome(hosted: Hosted): boolean {
+    for (const id of hosted.members) {
+      const client = this.clients.get(id);
+      if (client === undefined || !this.wants(client, hosted)) hosted.members.delete(id);
+    }
+    const joined: ClientEntry[] = [];
+    const current = hosted.connection.currentPositions();
+    for (const [id, client] of this.clients) {
+      if (hosted.members.has(id) || !this.wants(client, hosted)) continue;
+      const positions = client.urls.get(hosted.url)?.positions;
+      for (const channel of hosted.channels) {
+        const at = positions?.get(channel);
+        const host = current.get(channel);
+        if (at === undefined || host === undefined || compareStreamIds(at, host) >= 0) continue;
+        if (!hosted.recent.covers(channel, at)) return false;
+      }
+      joined.push(client);
+      hosted.members.add(id);
+    }
+    const state = hosted.connection.currentState();
+    for (const client of joined) {
+      client.send({ type: "state", url: hosted.url, channels: hosted.channels, state });
+      for (const event of hosted.recent.after(
+        client.urls.get(hosted.url)?.positions ?? new Map(),
+      )) {
+        client.send({ type: "event", url: hosted.url, channels: hosted.channels, event });
+      }
+    }
+    return true;
   }
 
   private open(
@@ -220,35 +263,45 @@ export class StreamHost {
         clock: this.options.clock,
         random: this.options.random,
       }),
+      members: new Set(),
+      recent: new RecentEvents(positions),
     };
+    for (const [id, client] of this.clients) {
+      if (this.wants(client, hosted)) hosted.members.add(id);
+    }
     this.hosted.set(key, hosted);
     hosted.connection.start();
   }
 
-  private clientsOf(hosted: Hosted, channel?: string): ClientEntry[] {
-    const out: ClientEntry[] = [];
-    for (const client of this.clients.values()) {
-      const wanted = client.urls.get(hosted.url)?.wanted ?? [];
-      const wants = wanted.some(
-        (want) =>
-          want.auth === hosted.auth &&
-          want.channels.some((c) =>
-            channel === undefined || channel === "" ? hosted.channels.includes(c) : c === channel,
-          ),
-      );
-      if (wants) out.push(client);
+  /** The clients that want something `hosted` carries (of `channel`, when given). */
+  private wants(client: ClientEntry, hosted: Hosted, channel?: string): boolean {
+    const wanted = client.urls.get(hosted.url)?.wanted ?? [];
+    return wanted.some(
+      (want) =>
+        want.auth === hosted.auth &&
+        want.channels.some((c) =>
+          channel === undefined || channel === "" ? hosted.channels.includes(c) : c === channel,
+        ),
+    );
+  }
+
+  /** Sends to the members of `hosted` that want `channel`; a joining client waits for its welcome. */
+  private sendToMembers(hosted: Hosted, message: HostMessage, channel?: string): void {
+    for (const id of hosted.members) {
+      const client = this.clients.get(id);
+      if (client !== undefined && this.wants(client, hosted, channel)) client.send(message);
     }
-    return out;
   }
 
   private broadcastEvent(hosted: Hosted, event: StreamEvent): void {
+    hosted.recent.add(event);
     const message: HostMessage = {
       type: "event",
       url: hosted.url,
       channels: hosted.channels,
       event,
     };
-    for (const client of this.clientsOf(hosted, event.channel)) client.send(message);
+    this.sendToMembers(hosted, message, event.channel);
   }
 
   private broadcastState(hosted: Hosted, state: StreamState): void {
@@ -258,7 +311,7 @@ export class StreamHost {
       channels: hosted.channels,
       state,
     };
-    for (const client of this.clientsOf(hosted)) client.send(message);
+    this.sendToMembers(hosted, message);
   }
 
   /** Asks a tab that listens with a token for one covering `channels`. */

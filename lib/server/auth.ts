@@ -12,7 +12,8 @@ import { assertChannel } from "@/lib/sse/channel";
  *
  * Claims: `exp` (required), `nbf` (honoured), `sub` (who holds the stream), `channels`
  * (exact names, or `prefix*`), optional `iss`/`aud` (checked when SSE_JWT_ISSUER /
- * SSE_JWT_AUDIENCE are set).
+ * SSE_JWT_AUDIENCE are set), `publish` (channels the holder may publish to), `presence` (a
+ * JSON object of at most 1 KiB shown to a private channel's members: a name, an avatar).
  */
 
 /** What a verified channel token grants, and to whom. */
@@ -25,6 +26,8 @@ export interface ChannelGrant {
   sub?: string;
   /** Channels (or `prefix*`) the holder may publish to through `POST /api/publish`. */
   publish: string[];
+  /** What a private channel's members list shows of the holder (`presence` claim). */
+  presence?: Record<string, unknown>;
   /** Every claim, for an app's own rules in `authorize`. */
   claims: JWTPayload;
 }
@@ -53,6 +56,9 @@ export class TokenError extends Error {
     this.name = "TokenError";
   }
 }
+
+/** Largest `presence` claim, as JSON (bytes): it travels with every members event. */
+export const MAX_PRESENCE_BYTES = 1024;
 
 /** Clock skew allowed on `exp` and `nbf` (s). */
 export const CLOCK_TOLERANCE_S = 5;
@@ -90,6 +96,8 @@ export interface MintOptions {
    * as its bearer (a chat from the browser, without the service's publish token).
    */
   publish?: string[];
+  /** What the channel's members list shows of the holder (`presence`): a name, an avatar. */
+  presence?: Record<string, unknown>;
 }
 
 /**
@@ -105,6 +113,7 @@ export function mintChannelToken(channels: string[], options: number | MintOptio
     prefixes = [],
     subject,
     publish = [],
+    presence,
   } = typeof options === "number" ? { ttlSeconds: options } : options;
   const config = getConfig();
   for (const channel of [...channels, ...prefixes, ...publish]) {
@@ -117,6 +126,7 @@ export function mintChannelToken(channels: string[], options: number | MintOptio
     exp: now + (ttlSeconds ?? config.tokenTtlSeconds),
     ...(subject === undefined ? {} : { sub: subject }),
     ...(publish.length === 0 ? {} : { publish }),
+    ...(presence === undefined ? {} : { presence }),
     ...(config.jwtIssuer === undefined ? {} : { iss: config.jwtIssuer }),
     ...(config.jwtAudience === undefined ? {} : { aud: config.jwtAudience }),
   };
@@ -205,9 +215,23 @@ export async function verifyChannelToken(token: string): Promise<ChannelGrant> {
       "the channel token's publish claim is not a list of names",
     );
   }
+  const presence = payload.presence;
+  if (
+    presence !== undefined &&
+    (presence === null ||
+      typeof presence !== "object" ||
+      Array.isArray(presence) ||
+      Buffer.byteLength(JSON.stringify(presence)) > MAX_PRESENCE_BYTES)
+  ) {
+    throw new TokenError(
+      "token_claims",
+      `the channel token's presence claim is not an object of at most ${MAX_PRESENCE_BYTES} bytes`,
+    );
+  }
   return {
     channels,
     publish,
+    ...(presence === undefined ? {} : { presence: presence as Record<string, unknown> }),
     exp: payload.exp as number,
     sub: typeof payload.sub === "string" ? payload.sub : undefined,
     claims: payload,

@@ -47,6 +47,12 @@ function readToken(request: RequestLike, query: URLSearchParams): string | undef
   return query.get("token") || undefined;
 }
 
+/** Whether a channel needs a token (it starts with SSE_PRIVATE_PREFIX, `private-`). */
+export function isPrivateChannel(channel: string): boolean {
+  const { privatePrefix } = getConfig();
+  return privatePrefix !== "" && channel.startsWith(privatePrefix);
+}
+
 /**
  * The default policy: public channels are open to all; channels starting with
  * SSE_PRIVATE_PREFIX (`private-`) need a token that names them.
@@ -57,8 +63,7 @@ export async function requireChannelTokens({
   channels,
   token,
 }: Pick<AuthorizeContext, "channels" | "token">): Promise<Access> {
-  const { privatePrefix } = getConfig();
-  const locked = channels.filter((channel) => privatePrefix && channel.startsWith(privatePrefix));
+  const locked = channels.filter(isPrivateChannel);
   if (locked.length === 0) return {};
   if (!token) {
     throw new HttpError(
@@ -79,6 +84,7 @@ export async function requireChannelTokens({
     expiresAt: (grant.exp + CLOCK_TOLERANCE_S) * 1000,
     sub: grant.sub,
     jti: typeof grant.claims.jti === "string" ? grant.claims.jti : undefined,
+    presence: grant.presence,
     claims: grant.claims,
   };
 }
@@ -91,6 +97,8 @@ export interface Access {
   sub?: string;
   /** The token's id (`jti`), when it has one: one token can be revoked. */
   jti?: string;
+  /** What a private channel's members list shows of the holder (the `presence` claim). */
+  presence?: Record<string, unknown>;
   /** The token's claims, for an app's own rules (e.g. `user-<sub>` channels). */
   claims?: Record<string, unknown>;
 }

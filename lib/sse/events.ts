@@ -37,6 +37,21 @@ export interface EndData {
 }
 
 /**
+ * Reserved event a stream opened with `?members=1` receives when a user (a token's `sub`)
+ * joins or leaves one of its private channels: once per user across tabs and instances.
+ */
+export const MEMBERS_EVENT = "members";
+
+/** Data of the `members` event. */
+export interface MembersData {
+  channel: string;
+  action: "join" | "leave";
+  sub: string;
+  /** The token's `presence` claim (a name, an avatar, ...), when it had one. */
+  info?: Record<string, unknown>;
+}
+
+/**
  * Event types next-sse sends itself. Publishers may not use them: a forged `reset` or
  * `position` would make every client refetch its state or lose its place.
  */
@@ -44,4 +59,5 @@ export const RESERVED_EVENT_TYPES: ReadonlySet<string> = new Set([
   POSITION_EVENT,
   RESET_EVENT,
   END_EVENT,
+  MEMBERS_EVENT,
 ]);

@@ -1,9 +1,11 @@
+import { execFileSync } from "node:child_process";
 import { expect, test } from "@playwright/test";
 import {
   mintTestToken,
   publishViaApi,
   STREAM_SERVERS,
   TEST_ALLOWED_ORIGIN,
+  TEST_SECRET,
   testEnv,
   uniqueChannel,
 } from "../support/env";
@@ -11,6 +13,25 @@ import { type ServerKind, startServer, type TestServer } from "../support/next-s
 import { openStream } from "../support/sse-client";
 
 const app = () => testEnv("APP_URL");
+
+const PYJWT_MINT = `
+import os, time, jwt  # PyJWT (pip install pyjwt; Debian: python3-jwt)
+token = jwt.encode(
+    {"channels": [os.environ["CHANNEL"]], "sub": "user-42", "exp": int(time.time()) + 3600},
+    os.environ["SSE_SECRET"],
+    algorithm="HS256",
+)
+print(token)
+`;
+const JOSE_MINT = `
+import { SignJWT } from "jose";
+const token = await new SignJWT({ channels: [process.env.CHANNEL] })
+  .setProtectedHeader({ alg: "HS256" })
+  .setSubject("user-42")
+  .setExpirationTime("1h")
+  .sign(new TextEncoder().encode(process.env.SSE_SECRET));
+console.log(token);
+`;
 const errorOf = async (response: Response) => (await response.json()).error;
 
 for (const server of STREAM_SERVERS) {
@@ -46,6 +67,23 @@ for (const server of STREAM_SERVERS) {
       });
       expect(badCookie.status).toBe(401);
       expect((await errorOf(badCookie)).code).toBe("token_malformed");
+    });
+
+    test("a token minted in another process by a plain JWT library (PyJWT, jose) opens the stream", async () => {
+      const name = channel();
+      const env = { ...process.env, SSE_SECRET: TEST_SECRET, CHANNEL: name };
+      // The README's two snippets, as another service would run them.
+      const python = execFileSync("/usr/bin/python3", ["-c", PYJWT_MINT], { env });
+      const node = execFileSync(process.execPath, ["--input-type=module", "-e", JOSE_MINT], {
+        env,
+      });
+      for (const token of [python, node].map((out) => out.toString().trim())) {
+        const stream = await openStream(`${base()}/stream?channel=${name}`, {
+          Authorization: `Bearer ${token}`,
+        });
+        expect(stream.response.status).toBe(200);
+        stream.close();
+      }
     });
 
     test("403 for a valid token of other channels", async () => {

@@ -173,6 +173,91 @@ test("disconnect({ sub }) on one instance ends that user's streams on the other 
   reopened.close();
 });
 
+test("members of a private channel across instances: a user with tabs on both joins once and leaves with the last", async () => {
+  const channel = uniqueChannel("private-room");
+  const token = (claims: Record<string, unknown>) => ({
+    Authorization: `Bearer ${mintTestToken([channel], 600, undefined, claims)}`,
+  });
+  const ann = token({ sub: "ann", presence: { name: "Ann" } });
+  // No `sub`: it watches the members without being one.
+  const watcher = await openStream(`${a.url}/stream?channel=${channel}&members=1`, token({}));
+  expect(watcher.response.status).toBe(200);
+  const changes = () =>
+    watcher.events.filter((e) => e.event === "members").map((e) => JSON.parse(e.data));
+  const annOnA = await openStream(`${a.url}/stream?channel=${channel}`, ann);
+  const annOnB = await openStream(`${b.url}/stream?channel=${channel}`, ann);
+  const bob = await openStream(`${b.url}/stream?channel=${channel}`, token({ sub: "bob" }));
+  await expect.poll(() => changes().length).toBe(2);
+  expect(changes()).toEqual([
+    { channel, action: "join", sub: "ann", info: { name: "Ann" } },
+    { channel, action: "join", sub: "bob" },
+  ]);
+  for (const server of [a, b]) {
+    const response = await fetch(`${server.url}/api/channels/${channel}/members`, {
+      headers: token({}),
+    });
+    expect(await response.json()).toEqual({
+      channel,
+      members: [{ sub: "ann", info: { name: "Ann" } }, { sub: "bob" }],
+    });
+  }
+  // Ann closes her tab on A: B still holds her. Carol comes and goes on A after that, so her
+  // events say A has reported Ann's tab gone.
+  annOnA.close();
+  const carol = await openStream(`${a.url}/stream?channel=${channel}`, token({ sub: "carol" }));
+  await expect.poll(() => changes().length).toBe(3);
+  carol.close();
+  await expect.poll(() => changes().length).toBe(4);
+  annOnB.close();
+  bob.close();
+  await expect.poll(() => changes().length).toBe(6);
+  expect(changes().slice(2, 4)).toEqual([
+    { channel, action: "join", sub: "carol" },
+    { channel, action: "leave", sub: "carol" },
+  ]);
+  expect(changes().slice(4)).toEqual(
+    expect.arrayContaining([
+      { channel, action: "leave", sub: "ann", info: { name: "Ann" } },
+      { channel, action: "leave", sub: "bob" },
+    ]),
+  );
+  const after = await fetch(`${b.url}/api/channels/${channel}/members`, { headers: token({}) });
+  expect((await after.json()).members).toEqual([]);
+  watcher.close();
+});
+
+test("members: private channels only, with the channel's token", async () => {
+  const channel = uniqueChannel("private-room");
+  const refused = async (url: string, headers: Record<string, string> = {}) => {
+    const response = await fetch(url, { headers });
+    return [response.status, (await response.json()).error.code];
+  };
+  const bearer = { Authorization: `Bearer ${mintTestToken([channel], 600)}` };
+  expect(await refused(`${a.url}/api/channels/${channel}/members`)).toEqual([
+    401,
+    "token_required",
+  ]);
+  expect(await refused(`${a.url}/api/channels/public-room/members`)).toEqual([
+    400,
+    "invalid_channel",
+  ]);
+  expect(await refused(`${a.url}/stream?channel=public-room&members=1`)).toEqual([
+    400,
+    "invalid_members",
+  ]);
+  expect(await refused(`${a.url}/stream?channel=${channel}&members=yes`, bearer)).toEqual([
+    400,
+    "invalid_members",
+  ]);
+  const oversized = mintTestToken([channel], 600, undefined, {
+    sub: "ann",
+    presence: { bio: "x".repeat(2000) },
+  });
+  expect(
+    await refused(`${a.url}/stream?channel=${channel}`, { Authorization: `Bearer ${oversized}` }),
+  ).toEqual([401, "token_claims"]);
+});
+
 test("SIGTERM ends A's streams with a retry hint; the client resumes on B without losing events", async () => {
   const channel = uniqueChannel("drain");
   const onA = await openStream(`${a.url}/stream?channel=${channel}`);

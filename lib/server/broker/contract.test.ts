@@ -138,6 +138,21 @@ describe.each(brokers)("broker contract: %s", (_name, makeBroker) => {
       broker.unsubscribe(channel, stays.listener);
     });
 
+    it("sends a notice live, without an id, and never keeps it", async () => {
+      // Internal channels (members events) use names no client may choose.
+      const channel = `members/${freshChannel()}`;
+      const sink = collect();
+      await broker.subscribe(channel, sink.listener);
+      await broker.notify(channel, "event: members\ndata: {}\n");
+      const [got] = await sink.waitFor(1);
+      expect(got).toEqual({ frame: "event: members\ndata: {}\n\n", id: undefined, channel });
+      if (broker.history) {
+        expect((await broker.readSince(channel, "0-0")).entries).toEqual([]);
+        expect((await broker.readLatest(channel, 10)).entries).toEqual([]);
+      }
+      broker.unsubscribe(channel, sink.listener);
+    });
+
     it("answers ping", async () => {
       expect(await broker.ping()).toBe(true);
     });

@@ -89,6 +89,10 @@ export class MemoryBroker implements Broker {
     return { id, receivers, duplicate: false };
   }
 
+  async notify(channel: string, body: string): Promise<void> {
+    this.listeners.dispatch(channel, frameBytes(closeFrame(body, undefined)), undefined);
+  }
+
   async readSince(
     channel: string,
     position: string | undefined,

@@ -137,4 +137,9 @@ export class RedisNames {
   presence(channel: string): string {
     return `${this.prefix}presence:{${channel}}`;
   }
+
+  /** The members hash of a private channel: instance id -> its users (JSON). */
+  members(channel: string): string {
+    return `${this.prefix}members:{${channel}}`;
+  }
 }

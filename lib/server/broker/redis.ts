@@ -418,6 +418,16 @@ export class RedisBroker implements Broker {
       : { id, receivers, duplicate: false };
   }
 
+  async notify(channel: string, body: string): Promise<void> {
+    const publisher = this.getPublisher();
+    const frame = closeFrame(body, undefined);
+    const target = this.names.pubsub(channel);
+    await this.withTimeout(
+      "notify",
+      this.sharded ? publisher.spublish(target, frame) : publisher.publish(target, frame),
+    );
+  }
+
   /**
    * With `waitReplicas`, a publish is acknowledged only once that many replicas have it
    * (`WAIT` on the connection that wrote it, so a failover cannot take it back); else it

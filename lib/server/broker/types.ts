@@ -85,6 +85,12 @@ export interface Broker {
    */
   publish(channel: string, event: OutgoingEvent): Promise<PublishResult>;
   /**
+   * Sends an event (encoded fields, see `encodeEventBody`) to the channel's listeners
+   * without keeping it, history on or off: a live notice such as a member joining, which
+   * streams forward without an id. Resolves once the backend took it.
+   */
+  notify(channel: string, body: string): Promise<void>;
+  /**
    * Reads history after `position` (undefined: none, just the newest position), at most
    * `limit` events (default: all that history keeps). A page that comes back full may have
    * more after it: read again from its last id.

@@ -70,4 +70,67 @@ describe.each(stores)("presence store contract: %s", (_name, makeStore) => {
       await store.report("one", counts([[name, 0]]), 10_000);
     }
   });
+
+  describe("members", () => {
+    const users = (entries: Array<[string, Record<string, unknown>?]>) =>
+      new Map(entries.map(([sub, info]) => [sub, info]));
+    const sorted = <T extends { action: string; sub: string }>(changes: T[]) =>
+      [...changes].sort((a, b) => `${a.action}${a.sub}`.localeCompare(`${b.action}${b.sub}`));
+
+    it("says who joins and leaves across instances: a user held anywhere joins once and leaves last", async () => {
+      const store = makeStore();
+      const channel = freshChannel();
+      const ann = { name: "Ann" };
+      expect(await store.reportMembers("one", channel, users([["ann", ann]]), 10_000)).toEqual([
+        { action: "join", sub: "ann", info: ann },
+      ]);
+      // Ann's second tab, on another instance, and Bob (no info): only Bob joins.
+      expect(
+        await store.reportMembers("two", channel, users([["ann", ann], ["bob"]]), 10_000),
+      ).toEqual([{ action: "join", sub: "bob" }]);
+      expect(await store.listMembers(channel)).toEqual([{ sub: "ann", info: ann }, { sub: "bob" }]);
+      // A refresh changes nothing.
+      expect(await store.reportMembers("one", channel, users([["ann", ann]]), 10_000)).toEqual([]);
+      // Ann closes her first tab: instance two still holds her.
+      expect(await store.reportMembers("one", channel, users([]), 10_000)).toEqual([]);
+      expect(sorted(await store.reportMembers("two", channel, users([]), 10_000))).toEqual([
+        { action: "leave", sub: "ann", info: ann },
+        { action: "leave", sub: "bob" },
+      ]);
+      expect(await store.listMembers(channel)).toEqual([]);
+      expect(await store.listMembers(freshChannel())).toEqual([]);
+    });
+
+    it("lets the members of an instance that stopped reporting leave, told to the next reporter", async () => {
+      const store = makeStore();
+      const channel = freshChannel();
+      await store.reportMembers("crashed", channel, users([["ann"], ["bob"]]), 150);
+      await store.reportMembers("alive", channel, users([["bob"]]), 10_000);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(await store.listMembers(channel)).toEqual([{ sub: "bob" }]);
+      expect(await store.reportMembers("alive", channel, users([["bob"]]), 10_000)).toEqual([
+        { action: "leave", sub: "ann" },
+      ]);
+    });
+
+    it("keeps subs and channels that are Object.prototype members apart", async () => {
+      const store = makeStore();
+      for (const name of ["constructor", "__proto__"]) {
+        const changes = await store.reportMembers(
+          "one",
+          name,
+          users([[name], ["toString"]]),
+          10_000,
+        );
+        expect(sorted(changes)).toEqual([
+          { action: "join", sub: name },
+          { action: "join", sub: "toString" },
+        ]);
+        expect((await store.listMembers(name)).map((m) => m.sub).sort()).toEqual(
+          [name, "toString"].sort(),
+        );
+        await store.reportMembers("one", name, users([]), 10_000);
+      }
+    });
+  });
 });

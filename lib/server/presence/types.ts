@@ -1,5 +1,16 @@
 import "server-only";
 
+/** A user on a private channel: a token's `sub`, with its `presence` claim when it had one. */
+export interface Member {
+  sub: string;
+  info?: Record<string, unknown>;
+}
+
+/** A user whose first stream on a channel opened (anywhere), or whose last one closed. */
+export interface MemberChange extends Member {
+  action: "join" | "leave";
+}
+
 /**
  * Where instances report how many streams they hold per channel, so any instance can count
  * a channel's subscribers. Two implementations, Redis and in-memory, pass the same contract
@@ -14,4 +25,18 @@ export interface PresenceStore {
   report(instanceId: string, counts: ReadonlyMap<string, number>, ttlMs: number): Promise<void>;
   /** Streams on a channel across every instance that reported in time. */
   count(channel: string): Promise<number>;
+  /**
+   * Replaces this instance's members of a private channel (`sub` -> info; empty: none),
+   * valid for `ttlMs`, and answers who joined or left the channel across every instance
+   * because of it: a user another instance still holds neither joins nor leaves, and the
+   * members of instances whose entries expired (crashed) leave. Atomic across instances.
+   */
+  reportMembers(
+    instanceId: string,
+    channel: string,
+    members: ReadonlyMap<string, Member["info"]>,
+    ttlMs: number,
+  ): Promise<MemberChange[]>;
+  /** The users on a channel across every instance that reported in time, by `sub`. */
+  listMembers(channel: string): Promise<Member[]>;
 }

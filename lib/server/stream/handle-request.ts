@@ -1,5 +1,5 @@
 import "server-only";
-import { authorizedStreamChannels } from "@/lib/server/authorize";
+import { type Access, authorizedStreamChannels, isPrivateChannel } from "@/lib/server/authorize";
 import { type Broker, getBroker } from "@/lib/server/broker";
 import { getConfig } from "@/lib/server/config";
 import { corsHeaders, handlePreflight, withCors } from "@/lib/server/cors";
@@ -10,6 +10,7 @@ import {
   type RequestLike,
   SSE_HEADERS,
 } from "@/lib/server/http";
+import { joinMembers } from "@/lib/server/members";
 import { clientAddress } from "@/lib/server/rate-limit";
 import { watchRevocations } from "@/lib/server/revocation";
 import { Outbox } from "@/lib/server/stream/outbox";
@@ -27,7 +28,8 @@ import {
 } from "@/lib/server/stream/registry";
 import { Session } from "@/lib/server/stream/session";
 import type { OpenStream, StreamResult, StreamSignal } from "@/lib/server/stream/sinks";
-import { helloFrame, SseInputError } from "@/lib/sse/frame";
+import { readLastEventId, readMembers, readRewind } from "@/lib/server/stream/stream-query";
+import { helloFrame } from "@/lib/sse/frame";
 
 /** How streams are served; every field defaults from the config (tests pass their own). */
 export interface StreamOptions {
@@ -73,6 +75,7 @@ export async function handleStreamRequest(
     const { channels, access } = await authorizedStreamChannels(request, query);
     const config = getConfig();
     const rewind = readRewind(query, config.maxRewind);
+    const noticeChannels = readMembers(query, channels);
     if (request.method === "HEAD") {
       return withCors(request, new Response(null, { headers: SSE_HEADERS }));
     }
@@ -97,6 +100,11 @@ export async function handleStreamRequest(
           : { sub: access.sub, jti: access.jti },
       client,
       rewind,
+      noticeChannels,
+      member:
+        access.sub === undefined
+          ? undefined
+          : { sub: access.sub, info: access.presence, channels: channels.filter(isPrivateChannel) },
     });
     installShutdown(config.shutdownTimeoutMs);
     // A revocation on any instance must reach this token's stream.
@@ -136,26 +144,6 @@ function refuseOverLimits(client: string, perClient: number, maxConnections: num
   }
 }
 
-/**
- * `?rewind=N`: the last N events of each channel the client has no position in, before live
- * ones (0 by default, at most SSE_MAX_REWIND).
- * @throws SseInputError for anything but a whole number from 0 to `max` (400).
- */
-export function readRewind(query: URLSearchParams, max: number): number {
-  const value = query.get("rewind");
-  if (value === null || value === "") return 0;
-  const rewind = Number(value);
-  if (!/^\d+$/.test(value) || rewind > max) {
-    throw new SseInputError("rewind", `rewind must be a whole number from 0 to ${max}`);
-  }
-  return rewind;
-}
-
-/** Where a request resumes from: the `Last-Event-ID` header, else `?lastEventId=`. */
-export function readLastEventId(request: RequestLike, query: URLSearchParams): string | null {
-  return request.headers.get("last-event-id") ?? query.get("lastEventId");
-}
-
 /** A stream that ended before it started: its sink is ended at once. */
 const GONE: Omit<OpenStream, "headers" | "maxBacklogBytes"> = {
   open: (sink) => sink.end(),
@@ -175,12 +163,16 @@ async function openStream(
     holder?: { sub?: string; jti?: string };
     client: string;
     rewind: number;
+    noticeChannels: string[];
+    /** The token's user, a member of the stream's private channels while it is open. */
+    member?: { sub: string; info: Access["presence"]; channels: string[] };
   },
 ): Promise<Omit<OpenStream, "headers">> {
   const { maxBacklogBytes } = options;
   // The client left before we started: nothing to subscribe, nobody to write to.
   if (signal.aborted) return { ...GONE, maxBacklogBytes };
   let counted = false;
+  let leaveMembers = () => {};
   let sinkKind: "node" | "web" | undefined;
   const outbox: Outbox = new Outbox(options, (reason) => {
     session.close();
@@ -188,6 +180,7 @@ async function openStream(
     countClient(options.client, -1);
     signal.removeEventListener("abort", onAbort);
     if (counted) updatePresence(channels, -1);
+    leaveMembers();
     if (sinkKind !== undefined) countSink(sinkKind, -1);
     if (reason === "slow_consumer") streamCounters().slowConsumerDrops++;
   });
@@ -197,6 +190,7 @@ async function openStream(
     outbox,
     options.maxBacklogBytes,
     options.maxReplayBytes,
+    options.noticeChannels,
   );
   const onAbort = () => outbox.close("client");
   track(outbox, options.heartbeatMs);
@@ -212,6 +206,10 @@ async function openStream(
   if (signal.aborted) return { ...GONE, maxBacklogBytes };
   counted = true;
   updatePresence(channels, 1);
+  const { member } = options;
+  if (member !== undefined && member.channels.length > 0) {
+    leaveMembers = joinMembers(member.channels, member.sub, member.info);
+  }
   const hello = helloFrame(options.retryMs, options.heartbeatMs);
   return {
     maxBacklogBytes,

@@ -72,6 +72,8 @@ export class Session {
     private readonly maxBufferedBytes: number,
     /** Bytes of history one catch-up sends before it resets instead (SSE_MAX_REPLAY_BYTES). */
     private readonly maxReplayBytes: number,
+    /** Internal channels forwarded as they come, no positions, no history (members events). */
+    private readonly noticeChannels: readonly string[] = [],
   ) {
     this.multi = channels.length > 1;
     this.catchingUp = broker.history;
@@ -92,7 +94,11 @@ export class Session {
    */
   async start(lastEventId: string | null, rewind = 0): Promise<void> {
     this.rewind = rewind;
-    await Promise.all(this.channels.map((ch) => this.broker.subscribe(ch, this.listener)));
+    await Promise.all(
+      [...this.channels, ...this.noticeChannels].map((ch) =>
+        this.broker.subscribe(ch, this.listener),
+      ),
+    );
     let forceGap = false;
     if (lastEventId) {
       const positions = decodeLastEventId(lastEventId, this.channels);
@@ -111,6 +117,10 @@ export class Session {
   }
 
   private deliver(frame: Uint8Array, id: string | undefined, channel: string): void {
+    if (this.noticeChannels.length > 0 && this.noticeChannels.includes(channel)) {
+      this.outbox.push(frame);
+      return;
+    }
     if (id !== undefined) {
       // A live event can arrive after the replay that already sent it: the history read
       // and the pub/sub message travel on different connections. Positions only grow.
@@ -304,6 +314,8 @@ export class Session {
     this.closed = true;
     this.buffered = [];
     this.offRecover();
-    for (const channel of this.channels) this.broker.unsubscribe(channel, this.listener);
+    for (const channel of [...this.channels, ...this.noticeChannels]) {
+      this.broker.unsubscribe(channel, this.listener);
+    }
   }
 }

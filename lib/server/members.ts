@@ -1,0 +1,162 @@
+import "server-only";
+import { isPrivateChannel } from "@/lib/server/authorize";
+import { getBroker } from "@/lib/server/broker";
+import { getPresenceStore } from "@/lib/server/presence";
+import type { Member, MemberChange } from "@/lib/server/presence/types";
+import { singleton } from "@/lib/server/singleton";
+import { instanceId } from "@/lib/server/stream/registry";
+import { MEMBERS_EVENT, type MembersData } from "@/lib/sse/events";
+import { encodeEventBody, SseInputError } from "@/lib/sse/frame";
+
+/**
+ * Members of private channels: the users (token `sub`s) holding streams, across instances.
+ * Each instance reports its users per channel (debounced, refreshed, expiring like stream
+ * counts); the store answers who joined or left across every instance, and the instance
+ * that reported it sends a `members` event on the channel's members channel, which streams
+ * opened with `?members=1` listen to. A user with two tabs, on one instance or two, joins
+ * once and leaves with the last. Public channels have no members: their readers stay
+ * anonymous.
+ */
+
+export type { Member } from "@/lib/server/presence/types";
+
+// As stream counts: entries live 30 s and are refreshed every 10 s, so the users of a crashed
+// instance leave within 30 s (told by the next instance that reports the channel); changes
+// are reported together, 100 ms after they happen.
+const MEMBERS_TTL_MS = 30_000;
+const MEMBERS_REFRESH_MS = 10_000;
+const MEMBERS_DEBOUNCE_MS = 100;
+
+interface LocalMember {
+  streams: number;
+  info: Member["info"];
+}
+
+interface MembersState {
+  /** channel -> sub -> this process's streams of that user. Maps: both are client input. */
+  local: Map<string, Map<string, LocalMember>>;
+  dirty: Set<string>;
+  flush: NodeJS.Timeout | undefined;
+  refresh: NodeJS.Timeout | undefined;
+  /** Reports run one after another, so their events go out in the order they happened. */
+  chain: Promise<void>;
+}
+
+const state = () =>
+  singleton<MembersState>("members", () => ({
+    local: new Map(),
+    dirty: new Set(),
+    flush: undefined,
+    refresh: undefined,
+    chain: Promise.resolve(),
+  }));
+
+/**
+ * The internal channel a private channel's `members` events travel on. `/` is not allowed
+ * in channel names, so no client can subscribe or publish to it directly.
+ */
+export function membersChannel(channel: string): string {
+  return `members/${channel}`;
+}
+
+/**
+ * Counts one stream of user `sub` on private `channels` in; returns the function that
+ * counts it out (idempotent).
+ */
+export function joinMembers(
+  channels: readonly string[],
+  sub: string,
+  info: Member["info"],
+): () => void {
+  change(channels, sub, info, 1);
+  let left = false;
+  return () => {
+    if (left) return;
+    left = true;
+    change(channels, sub, info, -1);
+  };
+}
+
+/**
+ * The users on a private channel across every instance, by `sub`, with their `presence`
+ * info.
+ * @throws SseInputError for a public channel (400): its readers stay anonymous.
+ * @throws BrokerUnavailableError when Redis does not answer in time.
+ */
+export async function listMembers(channel: string): Promise<Member[]> {
+  if (!isPrivateChannel(channel)) {
+    throw new SseInputError(
+      "channel",
+      "members are kept for private channels only: a public channel's readers stay anonymous",
+    );
+  }
+  return await getPresenceStore().listMembers(channel);
+}
+
+function change(
+  channels: readonly string[],
+  sub: string,
+  info: Member["info"],
+  delta: 1 | -1,
+): void {
+  const s = state();
+  for (const channel of channels) {
+    let users = s.local.get(channel);
+    if (users === undefined) {
+      users = new Map();
+      s.local.set(channel, users);
+    }
+    const user = users.get(sub) ?? { streams: 0, info };
+    user.streams += delta;
+    if (user.streams > 0) users.set(sub, user);
+    else users.delete(sub);
+    if (users.size === 0) s.local.delete(channel);
+    s.dirty.add(channel);
+  }
+  s.flush ??= setTimeout(() => {
+    s.flush = undefined;
+    const dirty = [...s.dirty];
+    s.dirty.clear();
+    report(dirty);
+  }, MEMBERS_DEBOUNCE_MS);
+  s.flush.unref();
+  s.refresh ??= setInterval(() => {
+    const channels = new Set([...s.local.keys(), ...s.dirty]);
+    s.dirty.clear();
+    report(channels);
+  }, MEMBERS_REFRESH_MS);
+  s.refresh.unref();
+}
+
+/** Reports this process's users of `channels`, then sends the joins and leaves it caused. */
+function report(channels: Iterable<string>): void {
+  const s = state();
+  for (const channel of channels) {
+    s.chain = s.chain.then(async () => {
+      const users = new Map<string, Member["info"]>();
+      for (const [sub, user] of s.local.get(channel) ?? []) users.set(sub, user.info);
+      try {
+        const changes = await getPresenceStore().reportMembers(
+          instanceId(),
+          channel,
+          users,
+          MEMBERS_TTL_MS,
+        );
+        for (const change of changes) await announce(channel, change);
+      } catch {
+        // Redis is down: the next refresh reports again. (The channel stays out of logs:
+        // private channels' names are private.)
+        s.dirty.add(channel);
+      }
+    });
+  }
+}
+
+function announce(channel: string, { action, sub, info }: MemberChange): Promise<void> {
+  const data: MembersData =
+    info === undefined ? { channel, action, sub } : { channel, action, sub, info };
+  return getBroker().notify(
+    membersChannel(channel),
+    encodeEventBody({ type: MEMBERS_EVENT, data }),
+  );
+}

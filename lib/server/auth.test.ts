@@ -108,6 +108,21 @@ describe("channel tokens (JWT)", () => {
     expect(await refusal(hs256({ exp }))).toBe("token_claims");
     expect(await refusal(hs256({ channels: "private-a", exp }))).toBe("token_claims");
     expect(await refusal(hs256({ channels: [1], exp }))).toBe("token_claims");
+    // `presence`: what members see of the holder, an object of at most 1 KiB.
+    for (const presence of [["Ann"], "Ann", null, { bio: "x".repeat(1100) }]) {
+      expect(await refusal(hs256({ channels, exp, presence }))).toBe("token_claims");
+    }
+  });
+
+  it("carries the presence claim that members see", async () => {
+    const token = mintChannelToken(["private-room"], {
+      subject: "ann",
+      presence: { name: "Ann" },
+    });
+    const grant = await verifyChannelToken(token);
+    expect(grant.sub).toBe("ann");
+    expect(grant.presence).toEqual({ name: "Ann" });
+    expect((await verifyChannelToken(mintChannelToken(["private-room"]))).presence).toBeUndefined();
   });
 
   it("allows a few seconds of clock skew on exp and nbf", async () => {

@@ -59,12 +59,17 @@ export function isPrivateChannel(channel: string): boolean {
  * @throws HttpError 401 for a missing or bad token, 403 for an expired one or one for
  * other channels.
  */
-export async function requireChannelTokens({
+export function requireChannelTokens({
   channels,
   token,
-}: Pick<AuthorizeContext, "channels" | "token">): Promise<Access> {
+}: Pick<AuthorizeContext, "channels" | "token">): Access | Promise<Access> {
   const locked = channels.filter(isPrivateChannel);
+  // Public channels: answered at once, no promise (this runs for every connection).
   if (locked.length === 0) return {};
+  return requireTokenFor(locked, token);
+}
+
+async function requireTokenFor(locked: string[], token: string | undefined): Promise<Access> {
   if (!token) {
     throw new HttpError(
       401,
@@ -107,15 +112,17 @@ export interface Access {
  * Access control for streams, in one place (Flask-SSE's `@sse.before_request`, built in).
  * Throw an HttpError to deny; return to allow, with `expiresAt` when access ends (a stream
  * then ends at that time with a reason, so the page refreshes its token and resumes).
- * Replace or extend the default policy here, e.g. check the user's session for `user-<id>`.
+ * Replace or extend the default policy here, e.g. check the user's session for `user-<id>`:
+ * it may return a promise (an async check); the default answers public channels at once,
+ * without one, because it runs for every connection.
  */
-export async function authorize(
+export function authorize(
   request: RequestLike,
   channels: readonly string[],
   query = new URL(request.url).searchParams,
-): Promise<Access> {
+): Access | Promise<Access> {
   const context: AuthorizeContext = { request, channels, token: readToken(request, query) };
-  return await requireChannelTokens(context);
+  return requireChannelTokens(context);
 }
 
 /**
@@ -124,13 +131,13 @@ export async function authorize(
  * @throws SseInputError for an invalid or excess channel (400).
  * @throws HttpError 401/403 from `authorize`.
  */
-export async function authorizedStreamChannels(
+export function authorizedStreamChannels(
   request: RequestLike,
   params = new URL(request.url).searchParams,
-): Promise<{ channels: string[]; access: Access }> {
+): { channels: string[]; access: Access | Promise<Access> } {
   const { maxChannelsPerStream, maxChannelLength } = getConfig();
   const channels = parseChannels(params, maxChannelsPerStream, maxChannelLength);
-  return { channels, access: await authorize(request, channels, params) };
+  return { channels, access: authorize(request, channels, params) };
 }
 
 /**

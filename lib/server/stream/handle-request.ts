@@ -72,7 +72,10 @@ export async function handleStreamRequest(
   try {
     // Parsed once here: this runs for every connection.
     const query = new URL(request.url).searchParams;
-    const { channels, access } = await authorizedStreamChannels(request, query);
+    const authorized = authorizedStreamChannels(request, query);
+    const { channels } = authorized;
+    const access =
+      authorized.access instanceof Promise ? await authorized.access : authorized.access;
     const config = getConfig();
     const rewind = readRewind(query, config.maxRewind);
     const noticeChannels = readMembers(query, channels);

@@ -27,7 +27,8 @@ export const NODE_STREAM_HOST = Symbol.for("next-sse.node-stream-host");
 async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
   const signal = closeSignal(res);
   try {
-    await writeNodeResponse(res, await handleStreamRequest(readNodeRequest(req), signal));
+    const written = writeNodeResponse(res, await handleStreamRequest(readNodeRequest(req), signal));
+    if (written !== undefined) await written; // a plain response; a stream is written at once
   } catch (error) {
     console.error("[next-sse] /stream failed:", error);
     if (!res.headersSent) res.writeHead(500, { "Content-Type": "application/json" });

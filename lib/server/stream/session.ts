@@ -94,11 +94,16 @@ export class Session {
    */
   async start(lastEventId: string | null, rewind = 0): Promise<void> {
     this.rewind = rewind;
-    await Promise.all(
-      [...this.channels, ...this.noticeChannels].map((ch) =>
-        this.broker.subscribe(ch, this.listener),
-      ),
-    );
+    // One channel (the usual case): no Promise.all, which costs promises per connection.
+    if (this.channels.length === 1 && this.noticeChannels.length === 0) {
+      await this.broker.subscribe(this.channels[0], this.listener);
+    } else {
+      await Promise.all(
+        [...this.channels, ...this.noticeChannels].map((ch) =>
+          this.broker.subscribe(ch, this.listener),
+        ),
+      );
+    }
     let forceGap = false;
     if (lastEventId) {
       const positions = decodeLastEventId(lastEventId, this.channels);
@@ -106,14 +111,14 @@ export class Session {
       else for (const [channel, id] of positions) this.positions.set(channel, id);
     }
     // Answer once the first page of history is queued; the rest follows as the client reads.
-    let firstPage = () => {};
-    const queued = new Promise<void>((resolve) => {
-      firstPage = resolve;
+    // A page that fails (Redis gone mid-replay) ends the stream, and the client resumes; if
+    // it was the first, start() fails with it (what comes after the answer is a no-op).
+    return new Promise<void>((resolve, reject) => {
+      this.catchUp(forceGap, resolve).then(resolve, (error: unknown) => {
+        this.outbox.end();
+        reject(error);
+      });
     });
-    const caughtUp = this.catchUp(forceGap, firstPage);
-    // A later page that fails (Redis gone mid-replay) ends the stream; the client resumes.
-    caughtUp.catch(() => this.outbox.end());
-    await Promise.race([queued, caughtUp]);
   }
 
   private deliver(frame: Uint8Array, id: string | undefined, channel: string): void {
@@ -166,13 +171,12 @@ export class Session {
       // Channels without a position start at the live end, or `rewind` events before it.
       const rewind = this.rewind;
       this.rewind = 0;
-      const replays = await Promise.all(
-        channels.map((ch) =>
-          rewind > 0 && !forceGap && !this.positions.has(ch)
-            ? broker.readLatest(ch, rewind)
-            : broker.readSince(ch, forceGap ? undefined : this.positions.get(ch), REPLAY_PAGE),
-        ),
-      );
+      const read = (ch: string) =>
+        rewind > 0 && !forceGap && !this.positions.has(ch)
+          ? broker.readLatest(ch, rewind)
+          : broker.readSince(ch, forceGap ? undefined : this.positions.get(ch), REPLAY_PAGE);
+      const replays =
+        channels.length === 1 ? [await read(channels[0])] : await Promise.all(channels.map(read));
       if (this.closed) return;
       const gaps = channels.filter((_, i) => forceGap || replays[i].gap);
       if (gaps.length > 0) this.pushReset(gaps);

@@ -127,6 +127,14 @@ export function closeSignal(res: ServerResponse): StreamSignal {
   return signal;
 }
 
+async function writeNodePlainResponse(res: ServerResponse, result: Response): Promise<void> {
+  const body = Buffer.from(await result.arrayBuffer());
+  const headers = headersOf(result);
+  if (result.body !== null) headers["content-length"] = body.byteLength;
+  res.writeHead(result.status, headers);
+  res.end(body);
+}
+
 function headersOf(response: Response): OutgoingHttpHeaders {
   const out: OutgoingHttpHeaders = {};
   response.headers.forEach((value, name) => {
@@ -140,15 +148,9 @@ function headersOf(response: Response): OutgoingHttpHeaders {
  * to the socket, with no web stream between the broker and the kernel. What the client
  * leaves unread stays in the response's buffer, which is the backlog.
  */
-export async function writeNodeResponse(res: ServerResponse, result: StreamResult): Promise<void> {
-  if (result instanceof Response) {
-    const body = Buffer.from(await result.arrayBuffer());
-    const headers = headersOf(result);
-    if (result.body !== null) headers["content-length"] = body.byteLength;
-    res.writeHead(result.status, headers);
-    res.end(body);
-    return;
-  }
+export function writeNodeResponse(res: ServerResponse, result: StreamResult): Promise<void> | void {
+  // A stream is written without a promise: this runs for every connection.
+  if (result instanceof Response) return writeNodePlainResponse(res, result);
   if (res.destroyed) {
     result.cancel();
     return;

@@ -3,8 +3,8 @@ import { notFound } from "next/navigation";
 import { PrivateChannel } from "@/components/private-channel";
 import { Quickstart } from "@/components/quickstart";
 import { StreamBadge } from "@/components/stream-badge";
-import { mintChannelToken } from "@/lib/server/auth";
 import { getConfig } from "@/lib/server/config";
+import { mintDemoVisitorToken } from "@/lib/server/demo";
 import { DEFAULT_CHANNEL, isValidChannel } from "@/lib/sse/channel";
 import { PRIVATE_DEMO_CHANNEL } from "@/lib/sse/demo";
 
@@ -22,9 +22,10 @@ export default async function HomePage({ searchParams }: { searchParams: SearchP
   const streamUrl = channel === DEFAULT_CHANNEL ? "/stream" : `/stream?channel=${channel}`;
   // The token is minted here, on the server; `/?private=no-token` shows the refusal.
   const token =
-    params.private === "no-token" ? undefined : mintChannelToken([PRIVATE_DEMO_CHANNEL]);
-  // The token travels in an Authorization header, never in the URL (see PrivateChannel).
-  const privateUrl = `/stream?channel=${PRIVATE_DEMO_CHANNEL}`;
+    params.private === "no-token" ? undefined : mintDemoVisitorToken(PRIVATE_DEMO_CHANNEL);
+  // The token travels in an Authorization header, never in the URL (see PrivateChannel);
+  // `members=1` adds who joins and leaves.
+  const privateUrl = `/stream?channel=${PRIVATE_DEMO_CHANNEL}&members=1`;
   return (
     <main className="mx-auto flex max-w-2xl flex-col gap-6 px-4 py-12">
       <header>

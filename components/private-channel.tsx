@@ -2,6 +2,7 @@
 
 import { useRef, useState, useTransition } from "react";
 import { refreshDemoToken, sendPrivateGreeting } from "@/app/actions";
+import { useChannelMembers } from "@/components/use-channel-members";
 import { useEventSource } from "@/components/use-event-source";
 
 /**
@@ -26,8 +27,13 @@ export function PrivateChannel({
   // the publish button then uses too.
   const latest = useRef(token);
   const renderTokenUsed = useRef(false);
+  // Members events go to the members list, which reads itself again when the stream opens.
+  const toMembers = useRef<(data: unknown) => void>(() => {});
   const { status, error } = useEventSource(streamUrl, {
-    events: { greeting: (data) => setMessages((m) => [data.message, ...m].slice(0, 20)) },
+    events: {
+      greeting: (data) => setMessages((m) => [data.message, ...m].slice(0, 20)),
+      members: (data) => toMembers.current(data),
+    },
     getToken:
       token === undefined
         ? undefined
@@ -41,6 +47,8 @@ export function PrivateChannel({
             return fresh;
           },
   });
+  const { members, onMembers } = useChannelMembers(channel, status, () => latest.current);
+  toMembers.current = onMembers;
   return (
     <section
       aria-label="Private channel"
@@ -73,6 +81,19 @@ export function PrivateChannel({
       >
         Publish a private greeting
       </button>
+      {status === "open" && (
+        <p className="mt-2 text-sm text-zinc-600 dark:text-zinc-400">
+          Here now (<code className="font-mono">members=1</code>):{" "}
+          <span data-testid="private-members">
+            {members.map((member, i) => (
+              <span key={member.sub} data-testid="private-member">
+                {i > 0 && ", "}
+                {String(member.info?.name ?? member.sub)}
+              </span>
+            ))}
+          </span>
+        </p>
+      )}
       <ul data-testid="private-log" className="mt-3 space-y-1 font-mono text-sm">
         {messages.map((message, i) => (
           // biome-ignore lint/suspicious/noArrayIndexKey: an append-only log

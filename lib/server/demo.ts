@@ -1,4 +1,5 @@
 import "server-only";
+import { randomBytes } from "node:crypto";
 import { mintChannelToken } from "@/lib/server/auth";
 import { requireChannelTokens } from "@/lib/server/authorize";
 import { getConfig } from "@/lib/server/config";
@@ -70,5 +71,18 @@ export function mintDemoToken(headers: Headers, channel: string): string {
     );
   }
   limitRate(headers, "demo-token", getConfig().demoPublishPerMinute);
-  return mintChannelToken([channel]);
+  return mintDemoVisitorToken(channel);
+}
+
+/**
+ * A token for one demo channel, for a new visitor: a random `sub` (`visitor-3fa1`) and the
+ * name the channel's members list shows (`Visitor 3fa1`). The demo has no sign-in; an app
+ * puts its user's id and name here.
+ */
+export function mintDemoVisitorToken(channel: string): string {
+  const id = randomBytes(2).toString("hex");
+  return mintChannelToken([channel], {
+    subject: `visitor-${id}`,
+    presence: { name: `Visitor ${id}` },
+  });
 }

@@ -42,13 +42,17 @@ export interface EndData {
  */
 export const MEMBERS_EVENT = "members";
 
+/** A user on a private channel: a token's `sub`, and its `presence` claim when it had one. */
+export interface ChannelMember {
+  sub: string;
+  /** The token's `presence` claim (a name, an avatar, ...). */
+  info?: Record<string, unknown>;
+}
+
 /** Data of the `members` event. */
-export interface MembersData {
+export interface MembersData extends ChannelMember {
   channel: string;
   action: "join" | "leave";
-  sub: string;
-  /** The token's `presence` claim (a name, an avatar, ...), when it had one. */
-  info?: Record<string, unknown>;
 }
 
 /**

@@ -1,5 +1,6 @@
 import { expect, test } from "@playwright/test";
-import { testEnv, uniqueChannel } from "../support/env";
+import { TEST_SECRET, testEnv, uniqueChannel } from "../support/env";
+import { startAppServer } from "../support/next-server";
 
 test("the private channel opens with the page's token and receives what it publishes", async ({
   page,
@@ -29,4 +30,28 @@ test("two components on the same stream URL share one stream", async ({ page }) 
   const subscribers = async () =>
     (await (await fetch(`${base}/api/channels/${channel}`)).json()).subscribers;
   await expect.poll(subscribers).toBe(1);
+});
+
+test("members: each browser once, however many tabs; a browser that leaves is gone from the others", async ({
+  browser,
+}) => {
+  // A server of its own: the demo channel's members are everyone on it.
+  const server = await startAppServer({ SSE_SECRET: TEST_SECRET });
+  try {
+    const [ann, bob] = [await browser.newContext(), await browser.newContext()];
+    const pages = [await ann.newPage(), await ann.newPage(), await bob.newPage()];
+    for (const page of pages) await page.goto(`${server.url}/`);
+    // Ann's two tabs share one stream (one member); Bob is the other.
+    for (const page of pages) {
+      await expect(page.getByTestId("private-member")).toHaveCount(2);
+      await expect(page.getByTestId("private-member").first()).toHaveText(/^Visitor [0-9a-f]{4}$/);
+    }
+    await bob.close();
+    for (const page of pages.slice(0, 2)) {
+      await expect(page.getByTestId("private-member")).toHaveCount(1);
+    }
+    await ann.close();
+  } finally {
+    await server.stop();
+  }
 });

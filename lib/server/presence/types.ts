@@ -1,10 +1,8 @@
 import "server-only";
+import type { ChannelMember } from "@/lib/sse/events";
 
 /** A user on a private channel: a token's `sub`, with its `presence` claim when it had one. */
-export interface Member {
-  sub: string;
-  info?: Record<string, unknown>;
-}
+export type Member = ChannelMember;
 
 /** A user whose first stream on a channel opened (anywhere), or whose last one closed. */
 export interface MemberChange extends Member {

@@ -4,6 +4,7 @@ import {
   type StreamEvent,
   type StreamState,
 } from "@/lib/client/connection";
+import { groupStreams, type WantedStream } from "@/lib/client/grouping";
 import type { ClientMessage, HostMessage, WantedChannels } from "@/lib/client/protocol";
 import { RecentEvents } from "@/lib/client/recent-events";
 import { compareStreamIds } from "@/lib/sse/ids";
@@ -39,8 +40,6 @@ export interface StreamHostOptions {
   /** How long a tab may take to answer a token request (ms, 10000). */
   tokenTimeoutMs?: number;
 }
-
-const DEFAULT_MAX_CHANNELS = 16;
 
 export class StreamHost {
   private readonly clients = new Map<string, ClientEntry>();
@@ -121,44 +120,8 @@ export class StreamHost {
     });
   }
 
-  /** The connections clients want now: key -> channels. */
-  private desired(): Map<string, { url: string; channels: string[]; auth: boolean }> {
-    const publicByUrl = new Map<string, Set<string>>();
-    const authSets = new Map<string, { url: string; channels: string[] }>();
-    let maxChannels = DEFAULT_MAX_CHANNELS;
-    for (const client of this.clients.values()) {
-      maxChannels = Math.min(maxChannels, client.maxChannels || DEFAULT_MAX_CHANNELS);
-      for (const [url, { wanted }] of client.urls) {
-        for (const want of wanted) {
-          if (want.auth) {
-            const channels = [...new Set(want.channels)].sort();
-            authSets.set(`${url}\n${channels.join("\n")}`, { url, channels });
-            continue;
-          }
-          const set = publicByUrl.get(url) ?? new Set<string>();
-          publicByUrl.set(url, set);
-          for (const channel of want.channels) set.add(channel);
-        }
-      }
-    }
-    const out = new Map<string, { url: string; channels: string[]; auth: boolean }>();
-    const addChunks = (url: string, channels: string[], auth: boolean) => {
-      for (let i = 0; i < channels.length; i += maxChannels) {
-        const chunk = channels.slice(i, i + maxChannels);
-        out.set(`${auth ? "auth" : "public"}\n${url}\n${chunk.join("\n")}`, {
-          url,
-          channels: chunk,
-          auth,
-        });
-      }
-    };
-    for (const [url, set] of publicByUrl) addChunks(url, [...set].sort(), false);
-    for (const { url, channels } of authSets.values()) addChunks(url, channels, true);
-    return out;
-  }
-
   private reconcile(): void {
-    const desired = this.desired();
+    const desired = groupStreams(this.clients.values());
     // Where each channel stands now, before connections close.
     const known = new Map<string, string>();
     for (const hosted of this.hosted.values()) {
@@ -220,11 +183,7 @@ export class StreamHost {
     return true;
   }
 
-  private open(
-    key: string,
-    want: { url: string; channels: string[]; auth: boolean },
-    known: Map<string, string>,
-  ): void {
+  private open(key: string, want: WantedStream, known: Map<string, string>): void {
     const positions = new Map<string, string>();
     let rewind = 0;
     for (const channel of want.channels) {

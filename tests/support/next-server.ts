@@ -145,13 +145,17 @@ async function spawnServer(
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   const pid = child.pid ?? 0;
-  process.once("exit", () => {
+  // Killed with the test process if a test never stops it; forgotten once it exits, so
+  // servers started one after another do not pile up listeners.
+  const killOnExit = () => {
     try {
       process.kill(-pid, "SIGKILL");
     } catch {
       // already gone
     }
-  });
+  };
+  process.once("exit", killOnExit);
+  void exited.then(() => process.removeListener("exit", killOnExit));
   return {
     url,
     port,

@@ -35,6 +35,8 @@ interface LocalMember {
 interface MembersState {
   /** channel -> sub -> this process's streams of that user. Maps: both are client input. */
   local: Map<string, Map<string, LocalMember>>;
+  /** channel -> streams here that follow its members events (`?members=1`). */
+  watched: Map<string, number>;
   dirty: Set<string>;
   flush: NodeJS.Timeout | undefined;
   refresh: NodeJS.Timeout | undefined;
@@ -45,6 +47,7 @@ interface MembersState {
 const state = () =>
   singleton<MembersState>("members", () => ({
     local: new Map(),
+    watched: new Map(),
     dirty: new Set(),
     flush: undefined,
     refresh: undefined,
@@ -74,6 +77,31 @@ export function joinMembers(
     if (left) return;
     left = true;
     change(channels, sub, info, -1);
+  };
+}
+
+/**
+ * Counts a stream that follows the members events of `channels` in; returns the function
+ * that counts it out (idempotent). While one does, this instance reports those channels
+ * every 10 s even without users of its own, so the users of a crashed instance are seen to
+ * leave (the report prunes expired entries) wherever someone is watching.
+ */
+export function watchMembers(channels: readonly string[]): () => void {
+  const s = state();
+  const count = (delta: 1 | -1) => {
+    for (const channel of channels) {
+      const watchers = (s.watched.get(channel) ?? 0) + delta;
+      if (watchers > 0) s.watched.set(channel, watchers);
+      else s.watched.delete(channel);
+    }
+  };
+  count(1);
+  startRefresh(s);
+  let stopped = false;
+  return () => {
+    if (stopped) return;
+    stopped = true;
+    count(-1);
   };
 }
 
@@ -120,8 +148,13 @@ function change(
     report(dirty);
   }, MEMBERS_DEBOUNCE_MS);
   s.flush.unref();
+  startRefresh(s);
+}
+
+/** Every 10 s: this instance's users again (their entries expire), and watched channels. */
+function startRefresh(s: MembersState): void {
   s.refresh ??= setInterval(() => {
-    const channels = new Set([...s.local.keys(), ...s.dirty]);
+    const channels = new Set([...s.local.keys(), ...s.watched.keys(), ...s.dirty]);
     s.dirty.clear();
     report(channels);
   }, MEMBERS_REFRESH_MS);

@@ -10,7 +10,7 @@ import {
   type RequestLike,
   SSE_HEADERS,
 } from "@/lib/server/http";
-import { joinMembers } from "@/lib/server/members";
+import { joinMembers, watchMembers } from "@/lib/server/members";
 import { clientAddress } from "@/lib/server/rate-limit";
 import { watchRevocations } from "@/lib/server/revocation";
 import { Outbox } from "@/lib/server/stream/outbox";
@@ -147,6 +147,8 @@ function refuseOverLimits(client: string, perClient: number, maxConnections: num
   }
 }
 
+const noop = () => {};
+
 /** A stream that ended before it started: its sink is ended at once. */
 const GONE: Omit<OpenStream, "headers" | "maxBacklogBytes"> = {
   open: (sink) => sink.end(),
@@ -175,7 +177,8 @@ async function openStream(
   // The client left before we started: nothing to subscribe, nobody to write to.
   if (signal.aborted) return { ...GONE, maxBacklogBytes };
   let counted = false;
-  let leaveMembers = () => {};
+  // Membership and members events, released when the stream closes (most streams: none).
+  let releases: Array<() => void> | undefined;
   let sinkKind: "node" | "web" | undefined;
   const outbox: Outbox = new Outbox(options, (reason) => {
     session.close();
@@ -183,7 +186,7 @@ async function openStream(
     countClient(options.client, -1);
     signal.removeEventListener("abort", onAbort);
     if (counted) updatePresence(channels, -1);
-    leaveMembers();
+    for (const release of releases ?? []) release();
     if (sinkKind !== undefined) countSink(sinkKind, -1);
     if (reason === "slow_consumer") streamCounters().slowConsumerDrops++;
   });
@@ -210,8 +213,16 @@ async function openStream(
   counted = true;
   updatePresence(channels, 1);
   const { member } = options;
-  if (member !== undefined && member.channels.length > 0) {
-    leaveMembers = joinMembers(member.channels, member.sub, member.info);
+  const joined =
+    member === undefined || member.channels.length === 0
+      ? undefined
+      : joinMembers(member.channels, member.sub, member.info);
+  const watching =
+    options.noticeChannels.length === 0
+      ? undefined
+      : watchMembers(channels.filter(isPrivateChannel));
+  if (joined !== undefined || watching !== undefined) {
+    releases = [joined ?? noop, watching ?? noop];
   }
   const hello = helloFrame(options.retryMs, options.heartbeatMs);
   return {

@@ -3,6 +3,7 @@ import { getBroker } from "@/lib/server/broker";
 import { joinMembers, listMembers, membersChannel, watchMembers } from "@/lib/server/members";
 import { getPresenceStore } from "@/lib/server/presence";
 import { resetSingletons } from "@/lib/server/singleton";
+import { drainStreams } from "@/lib/server/stream/registry";
 
 // On the in-memory broker and presence store (no Redis configured), with fake timers: the
 // reports are debounced (100 ms) and refreshed (10 s).
@@ -49,6 +50,17 @@ describe("members", () => {
       info: { name: "Ann" },
     });
     await expect(listMembers("public-room")).rejects.toMatchObject({ code: "invalid_channel" });
+  });
+
+  it("a server shutting down does not say its users left (they reconnect elsewhere)", async () => {
+    const events = await follow("private-room");
+    const leave = joinMembers(["private-room"], "ann", undefined);
+    await vi.advanceTimersByTimeAsync(150);
+    expect(events).toHaveLength(1);
+    void drainStreams(60_000);
+    leave();
+    await vi.advanceTimersByTimeAsync(11_000); // past a refresh too
+    expect(events).toHaveLength(1);
   });
 
   it("where someone watches, the users of an instance that stopped reporting are seen to leave", async () => {

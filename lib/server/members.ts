@@ -4,7 +4,7 @@ import { getBroker } from "@/lib/server/broker";
 import { getPresenceStore } from "@/lib/server/presence";
 import type { Member, MemberChange } from "@/lib/server/presence/types";
 import { singleton } from "@/lib/server/singleton";
-import { instanceId } from "@/lib/server/stream/registry";
+import { instanceId, isDraining } from "@/lib/server/stream/registry";
 import { MEMBERS_EVENT, type MembersData } from "@/lib/sse/events";
 import { encodeEventBody, SseInputError } from "@/lib/sse/frame";
 
@@ -141,6 +141,9 @@ function change(
     if (users.size === 0) s.local.delete(channel);
     s.dirty.add(channel);
   }
+  // A server shutting down tells no one: its users reconnect elsewhere within the entries'
+  // 30 s and neither leave nor join again; those who do not are seen to leave at expiry.
+  if (isDraining()) return;
   s.flush ??= setTimeout(() => {
     s.flush = undefined;
     const dirty = [...s.dirty];
@@ -154,6 +157,7 @@ function change(
 /** Every 10 s: this instance's users again (their entries expire), and watched channels. */
 function startRefresh(s: MembersState): void {
   s.refresh ??= setInterval(() => {
+    if (isDraining()) return;
     const channels = new Set([...s.local.keys(), ...s.watched.keys(), ...s.dirty]);
     s.dirty.clear();
     report(channels);

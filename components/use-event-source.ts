@@ -1,14 +1,14 @@
 "use client";
 
 import { useCallback, useEffect, useMemo, useRef, useState, useSyncExternalStore } from "react";
+import type { StreamHub, StreamListener } from "@/lib/client/hub";
 import {
   CONNECTING_STATE,
   type GetToken,
   type StreamEvent,
   type StreamState,
   type StreamStatus,
-} from "@/lib/client/connection";
-import type { StreamHub, StreamListener } from "@/lib/client/hub";
+} from "@/lib/client/stream-state";
 import { getTabClient } from "@/lib/client/tab";
 import { type AppEvents, POSITION_EVENT, RESET_EVENT, type ResetData } from "@/lib/sse/events";
 

@@ -1,5 +1,11 @@
 import { createParser, type EventSourceMessage } from "eventsource-parser";
 import { backoffDelay, cleanEndDelay, parseRetryAfter } from "@/lib/client/backoff";
+import {
+  CONNECTING_STATE,
+  type GetToken,
+  type StreamEvent,
+  type StreamState,
+} from "@/lib/client/stream-state";
 import { POSITION_EVENT } from "@/lib/sse/events";
 import {
   channelOfId,
@@ -16,38 +22,13 @@ import {
  * Plain TypeScript: runs in a tab, a SharedWorker or Node.
  */
 
-/** Where a connection stands. */
-export type StreamStatus = "connecting" | "open" | "reconnecting" | "closed";
-
-/** What a page can show about a connection. */
-export interface StreamState {
-  status: StreamStatus;
-  /** Failed attempts in a row (0 once a stream is open). */
-  attempt: number;
-  /** When the next try starts (ms since the epoch), while waiting to reconnect. */
-  retryAt: number | null;
-  /** The id of the last event received: where a reconnect resumes. */
-  lastEventId: string | null;
-  /** The last error: the server's message, or what went wrong on the way. */
-  error: string | null;
-  /** The server's error code (`token_expired`, `too_many_streams`, …) when it gave one. */
-  errorCode: string | null;
-}
-
-/** An event as a connection hands it on. */
-export interface StreamEvent {
-  /** The `event:` type; `message` when the server sent none. */
-  type: string;
-  data: string;
-  /** The raw `id:` (on several channels it names them all), if the event had one. */
-  id: string | undefined;
-  /** The channel it came from. */
-  channel: string;
-  /** Its position in that channel (a history id), for de-duplication. */
-  position: string | undefined;
-  /** On `position` events: every channel's position (on several channels it names none). */
-  positions?: Array<[string, string]>;
-}
+export {
+  CONNECTING_STATE,
+  type GetToken,
+  type StreamEvent,
+  type StreamState,
+  type StreamStatus,
+} from "@/lib/client/stream-state";
 
 /** Timers and time, injectable so tests are deterministic. */
 export interface Clock {
@@ -55,9 +36,6 @@ export interface Clock {
   setTimeout(callback: () => void, ms: number): unknown;
   clearTimeout(handle: unknown): void;
 }
-
-/** Supplies a token for a connection's channels (`null`: connect without one). */
-export type GetToken = (channels: readonly string[]) => Promise<string | null> | string | null;
 
 export interface StreamConnectionOptions {
   /** The stream endpoint, e.g. `/stream`. */
@@ -98,16 +76,6 @@ export function classifyRefusal(status: number, code: string | null): "stop" | "
   if (status >= 400) return "stop";
   return "retry";
 }
-
-/** A connection before its first answer. */
-export const CONNECTING_STATE: StreamState = Object.freeze({
-  status: "connecting",
-  attempt: 0,
-  retryAt: null,
-  lastEventId: null,
-  error: null,
-  errorCode: null,
-});
 
 export class StreamConnection {
   private readonly positions: Map<string, string>;

@@ -1,10 +1,10 @@
+import type { ClientMessage, HostMessage } from "@/lib/client/protocol";
 import {
   CONNECTING_STATE,
   type GetToken,
   type StreamEvent,
   type StreamState,
-} from "@/lib/client/connection";
-import type { ClientMessage, HostMessage } from "@/lib/client/protocol";
+} from "@/lib/client/stream-state";
 import { compareStreamIds } from "@/lib/sse/ids";
 
 /**

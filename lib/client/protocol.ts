@@ -1,4 +1,4 @@
-import type { StreamEvent, StreamState } from "@/lib/client/connection";
+import type { StreamEvent, StreamState } from "@/lib/client/stream-state";
 
 /**
  * The messages between the tabs of an origin (clients) and the one place that holds their

@@ -1,4 +1,4 @@
-import type { StreamEvent } from "@/lib/client/connection";
+import type { StreamEvent } from "@/lib/client/stream-state";
 import { compareStreamIds } from "@/lib/sse/ids";
 
 /** Events a hosted connection remembers for clients that join it from behind (256). */

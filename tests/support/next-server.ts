@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
+import { onTestExit } from "./on-exit";
 import { getFreePort } from "./ports";
 
 /** A server this test run started; stop() signals only its own process group. */
@@ -154,8 +155,8 @@ async function spawnServer(
       // already gone
     }
   };
-  process.once("exit", killOnExit);
-  void exited.then(() => process.removeListener("exit", killOnExit));
+  const forget = onTestExit(killOnExit);
+  void exited.then(forget);
   return {
     url,
     port,

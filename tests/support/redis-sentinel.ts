@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Redis } from "ioredis";
+import { onTestExit } from "./on-exit";
 import { getFreePort } from "./ports";
 import { startRedisServer, type TestRedis } from "./redis-server";
 
@@ -120,7 +121,7 @@ async function startSentinel(masterPort: number): Promise<{ port: number; stop()
     });
   });
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  process.once("exit", () => child.kill("SIGKILL"));
+  onTestExit(() => child.kill("SIGKILL"));
   return {
     port,
     async stop() {

@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { onTestExit } from "./on-exit";
 import { getFreePort } from "./ports";
 
 /** A redis-server this test run started, on its own port; stop() kills only that PID. */
@@ -89,7 +90,7 @@ export async function startRedisServer(extraArgs: string[] = []): Promise<TestRe
       redis.pid = child.pid ?? 0;
     },
   };
-  process.once("exit", () => {
+  onTestExit(() => {
     child.kill("SIGKILL");
     rmSync(dir, { recursive: true, force: true });
   });

@@ -1,6 +1,7 @@
 import "server-only";
 import { isPrivateChannel } from "@/lib/server/authorize";
 import { getBroker } from "@/lib/server/broker";
+import { createLogger } from "@/lib/server/log";
 import { getPresenceStore } from "@/lib/server/presence";
 import type { Member, MemberChange } from "@/lib/server/presence/types";
 import { singleton } from "@/lib/server/singleton";
@@ -42,6 +43,7 @@ interface MembersState {
   refresh: NodeJS.Timeout | undefined;
   /** Reports run one after another, so their events go out in the order they happened. */
   chain: Promise<void>;
+  log: ReturnType<typeof createLogger>;
 }
 
 const state = () =>
@@ -52,6 +54,7 @@ const state = () =>
     flush: undefined,
     refresh: undefined,
     chain: Promise.resolve(),
+    log: createLogger(),
   }));
 
 /**
@@ -172,18 +175,25 @@ function report(channels: Iterable<string>): void {
     s.chain = s.chain.then(async () => {
       const users = new Map<string, Member["info"]>();
       for (const [sub, user] of s.local.get(channel) ?? []) users.set(sub, user.info);
+      let changes: MemberChange[];
       try {
-        const changes = await getPresenceStore().reportMembers(
+        changes = await getPresenceStore().reportMembers(
           instanceId(),
           channel,
           users,
           MEMBERS_TTL_MS,
         );
-        for (const change of changes) await announce(channel, change);
       } catch {
         // Redis is down: the next refresh reports again. (The channel stays out of logs:
         // private channels' names are private.)
         s.dirty.add(channel);
+        return;
+      }
+      try {
+        for (const change of changes) await announce(channel, change);
+      } catch {
+        // Recorded but not told: pages read the list again when their stream reopens.
+        s.log.warn("a members event could not be sent (Redis unavailable)");
       }
     });
   }

@@ -26,11 +26,14 @@ const onPath = (name) =>
 
 // What the tests need beyond `npm ci`, checked before anything runs: one line each.
 const chromium = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+const python = process.env.TEST_PYTHON ?? "/usr/bin/python3";
 const missing = [
   !onPath("redis-server") &&
     "redis-server is not on PATH: install Redis 7 (Debian/Ubuntu: sudo apt-get install redis-server; macOS: brew install redis)",
   !executable(chromium) &&
     `no Chromium at ${chromium}: install it (Debian: sudo apt-get install chromium) or set CHROMIUM_PATH to a Chromium or Chrome binary`,
+  spawnSync(python, ["-c", "import jwt"], { stdio: "ignore" }).status !== 0 &&
+    `no PyJWT for ${python} (a test mints a token from Python): install it (Debian: sudo apt-get install python3-jwt; else pip install pyjwt) or set TEST_PYTHON to a Python that has it`,
 ].filter(Boolean);
 if (missing.length > 0) {
   for (const line of missing) console.error(`npm test: ${line}`);

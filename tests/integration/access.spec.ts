@@ -73,7 +73,13 @@ for (const server of STREAM_SERVERS) {
       const name = channel();
       const env = { ...process.env, SSE_SECRET: TEST_SECRET, CHANNEL: name };
       // The README's two snippets, as another service would run them.
-      const python = execFileSync("/usr/bin/python3", ["-c", PYJWT_MINT], { env });
+      const python = execFileSync(
+        process.env.TEST_PYTHON ?? "/usr/bin/python3",
+        ["-c", PYJWT_MINT],
+        {
+          env,
+        },
+      );
       const node = execFileSync(process.execPath, ["--input-type=module", "-e", JOSE_MINT], {
         env,
       });

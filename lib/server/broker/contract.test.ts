@@ -436,14 +436,29 @@ describe("redis broker specifics", () => {
     const channel = freshChannel();
     const sink = collect();
     await broker.subscribe(channel, sink.listener);
+    // A listener that comes while subscriptions are lost (a stream opening) is told at once.
+    const late: string[] = [];
+    let toldAtOnce: boolean | undefined;
+    const offs: Array<() => void> = [];
     const recovered = new Promise<void>((resolve) =>
-      broker.onRecover((phase) => phase === "restored" && resolve()),
+      offs.push(
+        broker.onRecover((phase) => {
+          if (phase === "lost" && toldAtOnce === undefined) {
+            offs.push(broker.onRecover((latePhase) => late.push(latePhase)));
+            toldAtOnce = late[0] === "lost";
+          }
+          if (phase === "restored") resolve();
+        }),
+      ),
     );
     const list = (await admin.client("LIST")) as string;
     const id = /id=(\d+) [^\n]*name=next-sse:subscriber/.exec(list)?.[1];
     expect(id).toBeDefined();
     await admin.client("KILL", "ID", id as string);
     await recovered;
+    expect(toldAtOnce).toBe(true);
+    expect(late.at(-1)).toBe("restored");
+    for (const off of offs) off();
     expect(await numsub(channel)).toBe(1);
     await broker.publish(channel, event("after reconnect"));
     await sink.waitFor(1);
@@ -477,8 +492,20 @@ describe("redis broker specifics", () => {
 
     // Events published while the subscriber is away are not seen live: the cached newest
     // id is dropped, and a stream at it reads them from history.
+    // A listener that comes while subscriptions are lost (a stream opening) is told at once.
+    const late: string[] = [];
+    let toldAtOnce: boolean | undefined;
+    const offs: Array<() => void> = [];
     const recovered = new Promise<void>((resolve) =>
-      broker.onRecover((phase) => phase === "restored" && resolve()),
+      offs.push(
+        broker.onRecover((phase) => {
+          if (phase === "lost" && toldAtOnce === undefined) {
+            offs.push(broker.onRecover((latePhase) => late.push(latePhase)));
+            toldAtOnce = late[0] === "lost";
+          }
+          if (phase === "restored") resolve();
+        }),
+      ),
     );
     const list = (await admin.client("LIST")) as string;
     const subscriberId = /id=(\d+) [^\n]*name=next-sse:subscriber/.exec(list)?.[1];

@@ -108,6 +108,8 @@ export class RedisBroker implements Broker {
   /** Since when subscriptions may be missing events (a `lost` not yet `restored`). */
   private lostAt: number | undefined;
   private resubscribing = false;
+  /** A reconnect came during a re-subscription: run it once more when it ends. */
+  private resubscribeAgain = false;
   /** Channels' newest ids from the live subscription: spares history reads (see there). */
   private readonly heads: ChannelHeads;
   /** Key and pub/sub channel names, under the prefix. */
@@ -279,8 +281,16 @@ export class RedisBroker implements Broker {
    * again and awaiting the answers is what makes "caught up" true.
    */
   private async resubscribeAll(subscriber: Client): Promise<void> {
-    if (this.resubscribing) return;
+    // The connection came back again while we were still confirming (a Sentinel's
+    // failover detector reconnects as soon as the switch is announced, and what was in
+    // flight is lost with the old socket): confirm again once this round ends, at once,
+    // not after the audit finds the channels still lost.
+    if (this.resubscribing) {
+      this.resubscribeAgain = true;
+      return;
+    }
     this.resubscribing = true;
+    this.resubscribeAgain = false;
     this.markLost();
     try {
       if (this.sharded) {
@@ -296,12 +306,16 @@ export class RedisBroker implements Broker {
         // answers once the subscriptions are live again.
         await this.withTimeout("ping", subscriber.ping());
       }
-      this.markRestored();
+      // Confirmed on a connection that has since been replaced proves nothing.
+      if (!this.resubscribeAgain) this.markRestored();
     } catch (error) {
-      // Still lost: the audit's next round tries again.
+      // Still lost: the audit's next round tries again, unless a reconnect asks first.
       this.log.warn(`redis subscriber recovery: ${errorMessage(error)}`);
     } finally {
       this.resubscribing = false;
+      if (this.resubscribeAgain && this.subscriber !== undefined) {
+        void this.resubscribeAll(this.subscriber);
+      }
     }
   }
 
@@ -607,6 +621,9 @@ export class RedisBroker implements Broker {
 
   onRecover(callback: (phase: RecoveryPhase) => void): () => void {
     this.recoverCallbacks.add(callback);
+    // A stream that opens while subscriptions may be missing events holds live ones too:
+    // otherwise one that arrives before `restored` moves it past what was missed.
+    if (this.lostAt !== undefined) callback("lost");
     return () => this.recoverCallbacks.delete(callback);
   }
 

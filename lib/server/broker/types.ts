@@ -126,8 +126,9 @@ export interface Broker {
    * dropped, a shard moved, a probe did not come back): streams then hold live events and
    * keep their positions, so that what arrives once subscriptions are back cannot move them
    * past the gap. Then `restored`, once every subscription is confirmed again: streams catch
-   * up from history and release what they held. Every `lost` is followed by a `restored`.
-   * Returns an unregister function.
+   * up from history and release what they held. Every `lost` is followed by a `restored`;
+   * a callback registered while subscriptions are lost hears `lost` at once. Returns an
+   * unregister function.
    */
   onRecover(callback: (phase: RecoveryPhase) => void): () => void;
   /** Whether the broker can reach its backend now. */

@@ -1,5 +1,5 @@
 import "server-only";
-import { BrokerUnavailableError } from "@/lib/server/broker/types";
+import { BrokerUnavailableError, isBrokerUnavailable } from "@/lib/server/broker/types";
 
 /** The message of an unknown thrown value. */
 export function errorMessage(error: unknown): string {
@@ -32,12 +32,16 @@ export function withTimeout<T>(
       },
       (error: unknown) => {
         clearTimeout(timer);
-        reject(
-          new BrokerUnavailableError(`redis ${operation} failed: ${errorMessage(error)}`, {
-            cause: error,
-            operation,
-          }),
-        );
+        // Already named (a nested limit, or a publish its replicas did not take): as it is.
+        if (isBrokerUnavailable(error)) reject(error);
+        else {
+          reject(
+            new BrokerUnavailableError(`redis ${operation} failed: ${errorMessage(error)}`, {
+              cause: error,
+              operation,
+            }),
+          );
+        }
       },
     );
   });

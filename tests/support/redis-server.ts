@@ -13,8 +13,11 @@ export interface TestRedis {
   stop(): Promise<void>;
   /** SIGKILL, as a machine dies: no goodbye to clients, replicas or sentinels. */
   kill(): Promise<void>;
-  /** Starts it again on the same port (after stop()), e.g. for restart tests. */
-  restart(): Promise<void>;
+  /**
+   * Starts it again on the same port (after stop()), e.g. for restart tests; `moreArgs` are
+   * added to the first start's (an old master coming back as a replica: `--replicaof`).
+   */
+  restart(moreArgs?: string[]): Promise<void>;
 }
 
 const READY = /Ready to accept connections/;
@@ -85,8 +88,8 @@ export async function startRedisServer(extraArgs: string[] = []): Promise<TestRe
       child.kill("SIGKILL");
       await waitForExit(child);
     },
-    async restart() {
-      child = await launch(port, dir, extraArgs);
+    async restart(moreArgs: string[] = []) {
+      child = await launch(port, dir, [...extraArgs, ...moreArgs]);
       redis.pid = child.pid ?? 0;
     },
   };

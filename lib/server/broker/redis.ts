@@ -3,18 +3,18 @@ import { Cluster, Redis, type RedisOptions } from "ioredis";
 import { ChannelHeads } from "@/lib/server/broker/channel-heads";
 import { ChannelListeners } from "@/lib/server/broker/listeners";
 import { PUBLISH_SCRIPT, READ_SINCE_SCRIPT, RedisNames } from "@/lib/server/broker/redis-scripts";
-import { ReplicatedWrites } from "@/lib/server/broker/replicated-writes";
 import { SubscriptionAudit } from "@/lib/server/broker/subscription-audit";
-import type {
-  Broker,
-  FrameListener,
-  HistoryEntry,
-  HistoryOptions,
-  HistoryPageQuery,
-  OutgoingEvent,
-  PublishResult,
-  RecoveryPhase,
-  Replay,
+import {
+  type Broker,
+  BrokerUnavailableError,
+  type FrameListener,
+  type HistoryEntry,
+  type HistoryOptions,
+  type HistoryPageQuery,
+  type OutgoingEvent,
+  type PublishResult,
+  type RecoveryPhase,
+  type Replay,
 } from "@/lib/server/broker/types";
 import { errorMessage, withTimeout } from "@/lib/server/broker/with-timeout";
 import { createLogger } from "@/lib/server/log";
@@ -94,11 +94,7 @@ export class RedisBroker implements Broker {
   readonly history: boolean;
   private readonly listeners = new ChannelListeners();
   private readonly log = createLogger();
-  private readonly clientLogs = {
-    publisher: createLogger(),
-    subscriber: createLogger(),
-    writer: createLogger(),
-  };
+  private readonly clientLogs = { publisher: createLogger(), subscriber: createLogger() };
   private readonly timeoutMs: number;
   private readonly historyOptions: HistoryOptions;
   private readonly options: RedisOptions;
@@ -106,9 +102,6 @@ export class RedisBroker implements Broker {
   private readonly clusterNodes: string[] | undefined;
   private publisher: Scripted | undefined;
   private subscriber: Client | undefined;
-  /** Publishes' own connection when they wait for replicas (see ReplicatedWrites). */
-  private writer: Scripted | undefined;
-  private readonly replicated: ReplicatedWrites<Scripted> | undefined;
   /** Pending or confirmed SUBSCRIBE per channel; listeners wait on it. */
   private readonly subscriptions = new Map<string, Promise<void>>();
   private readonly recoverCallbacks = new Set<(phase: RecoveryPhase) => void>();
@@ -126,6 +119,7 @@ export class RedisBroker implements Broker {
   /** Channels whose current subscription is confirmed. */
   private readonly confirmed = new Set<string>();
   private readonly audit: SubscriptionAudit;
+  private readonly waitReplicas: number;
   /** Subscriptions found silent and repaired (`sse_redis_subscription_repairs_total`). */
   subscriptionRepairs = 0;
 
@@ -146,17 +140,9 @@ export class RedisBroker implements Broker {
     this.url = url;
     this.sentinels = sentinels?.nodes.length ? sentinels : undefined;
     this.clusterNodes = clusterNodes?.length ? clusterNodes : undefined;
-    this.timeoutMs = timeoutMs;
     // Not on a cluster: WAIT must run on the node that took the write (see the README).
-    this.replicated =
-      waitReplicas > 0 && this.clusterNodes === undefined
-        ? new ReplicatedWrites(
-            () => this.getWriter(),
-            waitReplicas,
-            Math.max(1, Math.floor(timeoutMs / 2)),
-            (operation, promise) => this.withTimeout(operation, promise),
-          )
-        : undefined;
+    this.waitReplicas = this.clusterNodes === undefined ? waitReplicas : 0;
+    this.timeoutMs = timeoutMs;
     this.names = new RedisNames(prefix);
     this.flaskSse = flaskSse;
     this.historyOptions = history;
@@ -196,7 +182,7 @@ export class RedisBroker implements Broker {
     return this.clusterNodes !== undefined;
   }
 
-  private connect(role: "publisher" | "subscriber" | "writer"): Client {
+  private connect(role: "publisher" | "subscriber"): Client {
     const connectionName = `next-sse:${role}`;
     const client: Client = this.clusterNodes
       ? new Cluster(
@@ -204,7 +190,7 @@ export class RedisBroker implements Broker {
           {
             shardedSubscribers: role === "subscriber",
             redisOptions: { ...this.options, connectionName },
-            enableAutoPipelining: role !== "subscriber",
+            enableAutoPipelining: role === "publisher",
             clusterRetryStrategy: this.options.retryStrategy,
           },
         )
@@ -216,14 +202,14 @@ export class RedisBroker implements Broker {
             connectionName,
             // A master that died gets no goodbye: ask the sentinels as soon as they switch.
             failoverDetector: true,
-            enableAutoPipelining: role !== "subscriber",
+            enableAutoPipelining: role === "publisher",
           })
         : new Redis(this.url as string, {
             ...this.options,
             connectionName,
             // Commands of one tick (say, the history reads of a burst of reconnects) go out
             // in one write. The subscriber connection cannot pipeline.
-            enableAutoPipelining: role !== "subscriber",
+            enableAutoPipelining: role === "publisher",
           });
     const log = this.clientLogs[role];
     client.on("error", (error) => log.warn(`redis ${role}: ${errorMessage(error)}`));
@@ -237,21 +223,13 @@ export class RedisBroker implements Broker {
   }
 
   private getPublisher(): Scripted {
-    if (this.publisher === undefined) this.publisher = this.scripted("publisher");
+    if (this.publisher === undefined) {
+      const client = this.connect("publisher");
+      client.defineCommand("ssePublish", { numberOfKeys: 2, lua: PUBLISH_SCRIPT });
+      client.defineCommand("sseReadSince", { numberOfKeys: 2, lua: READ_SINCE_SCRIPT });
+      this.publisher = client as Scripted;
+    }
     return this.publisher;
-  }
-
-  /** The replicated writes' connection (with `waitReplicas` only). */
-  private getWriter(): Scripted {
-    if (this.writer === undefined) this.writer = this.scripted("writer");
-    return this.writer;
-  }
-
-  private scripted(role: "publisher" | "writer"): Scripted {
-    const client = this.connect(role);
-    client.defineCommand("ssePublish", { numberOfKeys: 2, lua: PUBLISH_SCRIPT });
-    client.defineCommand("sseReadSince", { numberOfKeys: 2, lua: READ_SINCE_SCRIPT });
-    return client as Scripted;
   }
 
   private getSubscriber(): Client {
@@ -416,14 +394,15 @@ export class RedisBroker implements Broker {
   }
 
   async publish(channel: string, event: OutgoingEvent): Promise<PublishResult> {
+    const publisher = this.getPublisher();
     if (!this.history) {
       const frame = closeFrame(event.body, event.id);
       const target = this.names.pubsub(channel);
-      const send = (connection: Scripted): Promise<number> =>
-        this.sharded
-          ? (connection.spublish(target, frame) as Promise<number>)
-          : connection.publish(target, frame);
-      const receivers = await this.write(send);
+      const sent: Promise<number> = this.sharded
+        ? (publisher.spublish(target, frame) as Promise<number>)
+        : publisher.publish(target, frame);
+      const receivers = await this.withTimeout("publish", sent);
+      await this.awaitReplicas(publisher);
       return { id: event.id, receivers, duplicate: false };
     }
     const {
@@ -433,8 +412,9 @@ export class RedisBroker implements Broker {
       idleTtlSeconds = ttlSeconds,
     } = this.historyOptions;
     const keyed = event.id !== undefined;
-    const [id, receivers] = await this.write((connection) =>
-      connection.ssePublish(
+    const [id, receivers] = await this.withTimeout(
+      "publish",
+      publisher.ssePublish(
         this.names.history(channel),
         keyed ? this.names.seen(channel, event.id as string) : this.names.history(channel),
         this.names.pubsub(channel),
@@ -447,18 +427,10 @@ export class RedisBroker implements Broker {
         idleTtlSeconds,
       ),
     );
+    await this.awaitReplicas(publisher);
     return receivers < 0
       ? { id, receivers: 0, duplicate: true }
       : { id, receivers, duplicate: false };
-  }
-
-  /**
-   * A publish: on the command connection, or, with `waitReplicas`, on the replicated writes'
-   * own connection, acknowledged once the replicas have it.
-   */
-  private write<T>(command: (connection: Scripted) => Promise<T>): Promise<T> {
-    if (this.replicated !== undefined) return this.replicated.run(command);
-    return this.withTimeout("publish", command(this.getPublisher()));
   }
 
   async notify(channel: string, body: string): Promise<void> {
@@ -469,6 +441,25 @@ export class RedisBroker implements Broker {
       "notify",
       this.sharded ? publisher.spublish(target, frame) : publisher.publish(target, frame),
     );
+  }
+
+  /**
+   * With `waitReplicas`, a publish is acknowledged only once that many replicas have it
+   * (`WAIT` on the connection that wrote it, so a failover cannot take it back); else it
+   * fails as a broker outage (503: the publisher retries with its id, and is not duplicated).
+   */
+  private async awaitReplicas(publisher: Scripted): Promise<void> {
+    if (this.waitReplicas === 0) return;
+    const acked = await this.withTimeout(
+      "publish",
+      publisher.wait(this.waitReplicas, Math.max(1, Math.floor(this.timeoutMs / 2))),
+    );
+    if (acked < this.waitReplicas) {
+      throw new BrokerUnavailableError(
+        `redis publish reached ${acked} of ${this.waitReplicas} replicas in time`,
+        { operation: "publish" },
+      );
+    }
   }
 
   async readSince(
@@ -647,12 +638,9 @@ export class RedisBroker implements Broker {
 
   async close(): Promise<void> {
     this.audit.stop();
-    const clients = [this.publisher, this.subscriber, this.writer].filter(
-      (c): c is Client => c !== undefined,
-    );
+    const clients = [this.publisher, this.subscriber].filter((c): c is Client => c !== undefined);
     this.publisher = undefined;
     this.subscriber = undefined;
-    this.writer = undefined;
     await Promise.all(clients.map((client) => client.quit().catch(() => client.disconnect())));
   }
 }

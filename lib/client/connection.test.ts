@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { StreamConnection, type StreamEvent, type StreamState } from "@/lib/client/connection";
+import { StreamConnection } from "@/lib/client/connection";
+import type { StreamEvent, StreamState } from "@/lib/client/stream-state";
 import {
   closeScriptedServers,
   refuse,

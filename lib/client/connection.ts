@@ -22,14 +22,6 @@ import {
  * Plain TypeScript: runs in a tab, a SharedWorker or Node.
  */
 
-export {
-  CONNECTING_STATE,
-  type GetToken,
-  type StreamEvent,
-  type StreamState,
-  type StreamStatus,
-} from "@/lib/client/stream-state";
-
 /** Timers and time, injectable so tests are deterministic. */
 export interface Clock {
   now(): number;

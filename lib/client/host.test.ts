@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from "vitest";
-import type { StreamEvent } from "@/lib/client/connection";
 import { StreamHost } from "@/lib/client/host";
 import type { HostMessage } from "@/lib/client/protocol";
 import { RecentEvents } from "@/lib/client/recent-events";
+import type { StreamEvent } from "@/lib/client/stream-state";
 import { closeScriptedServers, scriptedServer, sse, until } from "@/tests/support/scripted-server";
 
 afterEach(closeScriptedServers);

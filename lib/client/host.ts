@@ -1,12 +1,8 @@
-import {
-  type Clock,
-  StreamConnection,
-  type StreamEvent,
-  type StreamState,
-} from "@/lib/client/connection";
+import { type Clock, StreamConnection } from "@/lib/client/connection";
 import { groupStreams, type WantedStream } from "@/lib/client/grouping";
 import type { ClientMessage, HostMessage, WantedChannels } from "@/lib/client/protocol";
 import { RecentEvents } from "@/lib/client/recent-events";
+import type { StreamEvent, StreamState } from "@/lib/client/stream-state";
 import { compareStreamIds } from "@/lib/sse/ids";
 
 /**

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import type { StreamEvent } from "@/lib/client/connection";
 import { StreamHub } from "@/lib/client/hub";
 import type { ClientMessage } from "@/lib/client/protocol";
+import type { StreamEvent } from "@/lib/client/stream-state";
 
 const event = (channel: string, position: string | undefined, data = position ?? "") =>
   ({

@@ -1,6 +1,7 @@
 import "server-only";
 import { isPrivateChannel } from "@/lib/server/authorize";
 import { getBroker } from "@/lib/server/broker";
+import { ChannelReports } from "@/lib/server/channel-reports";
 import { createLogger } from "@/lib/server/log";
 import { getPresenceStore } from "@/lib/server/presence";
 import type { Member, MemberChange } from "@/lib/server/presence/types";
@@ -38,21 +39,29 @@ interface MembersState {
   local: Map<string, Map<string, LocalMember>>;
   /** channel -> streams here that follow its members events (`?members=1`). */
   watched: Map<string, number>;
-  dirty: Set<string>;
-  flush: NodeJS.Timeout | undefined;
-  refresh: NodeJS.Timeout | undefined;
+  reports: ChannelReports;
   /** Reports run one after another, so their events go out in the order they happened. */
   chain: Promise<void>;
   log: ReturnType<typeof createLogger>;
 }
 
-const state = () =>
+const state = (): MembersState =>
   singleton<MembersState>("members", () => ({
     local: new Map(),
     watched: new Map(),
-    dirty: new Set(),
-    flush: undefined,
-    refresh: undefined,
+    reports: new ChannelReports({
+      debounceMs: MEMBERS_DEBOUNCE_MS,
+      refreshMs: MEMBERS_REFRESH_MS,
+      // This instance's users again (their entries expire), and watched channels.
+      refreshed: () => {
+        const { local, watched } = state();
+        return [...local.keys(), ...watched.keys()];
+      },
+      report,
+      // A server shutting down tells no one: its users reconnect elsewhere within the
+      // entries' 30 s and neither leave nor join again; those who do not leave at expiry.
+      paused: isDraining,
+    }),
     chain: Promise.resolve(),
     log: createLogger(),
   }));
@@ -99,7 +108,7 @@ export function watchMembers(channels: readonly string[]): () => void {
     }
   };
   count(1);
-  startRefresh(s);
+  s.reports.keepRefreshing();
   let stopped = false;
   return () => {
     if (stopped) return;
@@ -142,30 +151,8 @@ function change(
     if (user.streams > 0) users.set(sub, user);
     else users.delete(sub);
     if (users.size === 0) s.local.delete(channel);
-    s.dirty.add(channel);
   }
-  // A server shutting down tells no one: its users reconnect elsewhere within the entries'
-  // 30 s and neither leave nor join again; those who do not are seen to leave at expiry.
-  if (isDraining()) return;
-  s.flush ??= setTimeout(() => {
-    s.flush = undefined;
-    const dirty = [...s.dirty];
-    s.dirty.clear();
-    report(dirty);
-  }, MEMBERS_DEBOUNCE_MS);
-  s.flush.unref();
-  startRefresh(s);
-}
-
-/** Every 10 s: this instance's users again (their entries expire), and watched channels. */
-function startRefresh(s: MembersState): void {
-  s.refresh ??= setInterval(() => {
-    if (isDraining()) return;
-    const channels = new Set([...s.local.keys(), ...s.watched.keys(), ...s.dirty]);
-    s.dirty.clear();
-    report(channels);
-  }, MEMBERS_REFRESH_MS);
-  s.refresh.unref();
+  s.reports.changed(channels);
 }
 
 /** Reports this process's users of `channels`, then sends the joins and leaves it caused. */
@@ -186,7 +173,7 @@ function report(channels: Iterable<string>): void {
       } catch {
         // Redis is down: the next refresh reports again. (The channel stays out of logs:
         // private channels' names are private.)
-        s.dirty.add(channel);
+        s.reports.retry([channel]);
         return;
       }
       try {

@@ -492,20 +492,8 @@ describe("redis broker specifics", () => {
 
     // Events published while the subscriber is away are not seen live: the cached newest
     // id is dropped, and a stream at it reads them from history.
-    // A listener that comes while subscriptions are lost (a stream opening) is told at once.
-    const late: string[] = [];
-    let toldAtOnce: boolean | undefined;
-    const offs: Array<() => void> = [];
     const recovered = new Promise<void>((resolve) =>
-      offs.push(
-        broker.onRecover((phase) => {
-          if (phase === "lost" && toldAtOnce === undefined) {
-            offs.push(broker.onRecover((latePhase) => late.push(latePhase)));
-            toldAtOnce = late[0] === "lost";
-          }
-          if (phase === "restored") resolve();
-        }),
-      ),
+      broker.onRecover((phase) => phase === "restored" && resolve()),
     );
     const list = (await admin.client("LIST")) as string;
     const subscriberId = /id=(\d+) [^\n]*name=next-sse:subscriber/.exec(list)?.[1];

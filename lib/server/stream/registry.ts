@@ -1,6 +1,7 @@
 import "server-only";
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
+import { ChannelReports } from "@/lib/server/channel-reports";
 import { getPresenceStore } from "@/lib/server/presence";
 import { singleton } from "@/lib/server/singleton";
 import type { Outbox } from "@/lib/server/stream/outbox";
@@ -23,16 +24,14 @@ interface Registry {
   counters: StreamCounters;
   heartbeatTimer: NodeJS.Timeout | undefined;
   presence: Map<string, number>;
-  dirtyPresence: Set<string>;
-  presenceFlush: NodeJS.Timeout | undefined;
-  presenceRefresh: NodeJS.Timeout | undefined;
+  presenceReports: ChannelReports;
   draining: boolean;
   /** True once a server (the production one, or `next start`'s SIGTERM hook) owns shutdown. */
   shutdownOwned: boolean;
   drained: Array<() => void>;
 }
 
-const registry = () =>
+const registry = (): Registry =>
   singleton<Registry>("stream-registry", () => ({
     open: new Set(),
     byClient: new Map(),
@@ -40,9 +39,12 @@ const registry = () =>
     counters: { opened: 0, delivered: 0, replayed: 0, slowConsumerDrops: 0, resets: 0 },
     heartbeatTimer: undefined,
     presence: new Map(),
-    dirtyPresence: new Set(),
-    presenceFlush: undefined,
-    presenceRefresh: undefined,
+    presenceReports: new ChannelReports({
+      debounceMs: PRESENCE_DEBOUNCE_MS,
+      refreshMs: PRESENCE_REFRESH_MS,
+      refreshed: () => registry().presence.keys(),
+      report: reportPresence,
+    }),
     draining: false,
     shutdownOwned: false,
     drained: [],
@@ -135,7 +137,7 @@ function reportPresence(channels: Iterable<string>): void {
     .report(instanceId(), counts, PRESENCE_TTL_MS)
     .catch(() => {
       // Redis is down: the next refresh reports again.
-      for (const channel of counts.keys()) r.dirtyPresence.add(channel);
+      r.presenceReports.retry(counts.keys());
     });
 }
 
@@ -146,17 +148,8 @@ export function updatePresence(channels: readonly string[], delta: 1 | -1): void
     const count = (r.presence.get(channel) ?? 0) + delta;
     if (count > 0) r.presence.set(channel, count);
     else r.presence.delete(channel);
-    r.dirtyPresence.add(channel);
   }
-  r.presenceFlush ??= setTimeout(() => {
-    r.presenceFlush = undefined;
-    const dirty = [...r.dirtyPresence];
-    r.dirtyPresence.clear();
-    reportPresence(dirty);
-  }, PRESENCE_DEBOUNCE_MS);
-  r.presenceFlush.unref();
-  r.presenceRefresh ??= setInterval(() => reportPresence(r.presence.keys()), PRESENCE_REFRESH_MS);
-  r.presenceRefresh.unref();
+  r.presenceReports.changed(channels);
 }
 
 /** Streams per channel in this process. */

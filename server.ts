@@ -13,6 +13,7 @@
 import cluster from "node:cluster";
 import { existsSync, readFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { Socket } from "node:net";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import next from "next";
@@ -97,9 +98,18 @@ async function serve(settings: SseConfig): Promise<void> {
   host?.claimShutdown();
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     if (screen(req, res, settings.trustProxy)) return;
-    if (host !== undefined && isStreamRequest(req)) void host.serve(req, res);
+    if (host !== undefined && isStreamRequest(req)) host.serve(req, res);
     else void handle(req, res);
   });
+  if (host !== undefined) {
+    // New connections meet the stream host first: it reads a plain `/stream` request off
+    // the socket itself and hands every other connection to Node's HTTP server untouched.
+    const [toHttp] = server.listeners("connection") as Array<(socket: Socket) => void>;
+    server.removeAllListeners("connection");
+    server.on("connection", (socket: Socket) =>
+      host.accept(socket, (s) => toHttp.call(server, s), server.headersTimeout),
+    );
+  }
   server.on("error", (error) => {
     console.error(`[next-sse] server: ${error.message}`);
     process.exit(1);

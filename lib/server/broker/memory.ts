@@ -152,8 +152,14 @@ export class MemoryBroker implements Broker {
     return true;
   }
 
-  async subscribe(channel: string, listener: FrameListener): Promise<void> {
+  subscribe(channel: string, listener: FrameListener): Promise<void> | undefined {
     this.listeners.add(channel, listener);
+    return undefined;
+  }
+
+  newestKnown(channel: string): string | undefined {
+    if (!this.history) return undefined;
+    return this.current(channel, Date.now())?.lastId ?? ORIGIN_ID;
   }
 
   unsubscribe(channel: string, listener: FrameListener): void {

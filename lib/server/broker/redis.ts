@@ -568,9 +568,14 @@ export class RedisBroker implements Broker {
     return this.withoutDeleted(channel, rows);
   }
 
-  subscribe(channel: string, listener: FrameListener): Promise<void> {
+  subscribe(channel: string, listener: FrameListener): Promise<void> | undefined {
     this.listeners.add(channel, listener);
+    if (this.confirmed.has(channel)) return undefined;
     return this.subscriptions.get(channel) ?? this.subscribeChannel(this.getSubscriber(), channel);
+  }
+
+  newestKnown(channel: string): string | undefined {
+    return this.history ? this.heads.newest(channel) : undefined;
   }
 
   /** SUBSCRIBEs a channel; listeners wait on the answer. */

@@ -114,9 +114,16 @@ export interface Broker {
   /**
    * Adds a listener; resolves once the subscription is confirmed, so every event published
    * afterwards reaches it. Rejects with BrokerUnavailableError if that takes too long; the
-   * caller still removes the listener.
+   * caller still removes the listener. Undefined when the channel's subscription is
+   * confirmed already: a busy channel's new streams cost no promise.
    */
-  subscribe(channel: string, listener: FrameListener): Promise<void>;
+  subscribe(channel: string, listener: FrameListener): Promise<void> | undefined;
+  /**
+   * What `readSince(channel, undefined)` would answer as `lastId`, when this process knows
+   * it without I/O (the newest id seen on a confirmed subscription, history on); else
+   * undefined and a new stream reads it.
+   */
+  newestKnown(channel: string): string | undefined;
   /** Removes a listener; the channel is unsubscribed when its last listener leaves. Idempotent. */
   unsubscribe(channel: string, listener: FrameListener): void;
   /** Listeners in this process, on one channel or on all. */

@@ -327,7 +327,12 @@ class DroppingBroker extends MemoryBroker {
   private readonly recoverCallbacks = new Set<(phase: RecoveryPhase) => void>();
   private readonly wrapped = new Map<FrameListener, FrameListener>();
 
-  override subscribe(channel: string, listener: FrameListener): Promise<void> {
+  // Every stream reads history here, so reads can be counted and held.
+  override newestKnown(): undefined {
+    return undefined;
+  }
+
+  override subscribe(channel: string, listener: FrameListener): Promise<void> | undefined {
     const wrapper: FrameListener = (frame, id, ch) => {
       if (!this.down) listener(frame, id, ch);
     };

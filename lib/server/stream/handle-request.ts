@@ -56,66 +56,86 @@ const METHODS = "GET, HEAD, OPTIONS";
  * connection limit and draining, then subscribes and replays after `Last-Event-ID`.
  * Answers an error `Response` (400/401/403/405/503 JSON, CORS applied) or an `OpenStream`
  * whose subscriptions are confirmed: attach a sink with `open`. `signal` aborts when the
- * client leaves. Unexpected errors are rethrown (the server answers 500).
+ * client leaves. Unexpected errors are thrown or rejected (the server answers 500).
+ *
+ * The answer is a promise only when something had to wait (a token's key, a SUBSCRIBE, a
+ * history read): a new stream on a busy public channel is answered in the same turn, which
+ * is most connections, with no promise to make, hook or resolve.
  */
-export async function handleStreamRequest(
+export function handleStreamRequest(
   request: RequestLike,
   signal: StreamSignal,
   overrides: Partial<StreamOptions> = {},
-): Promise<StreamResult> {
+): StreamResult | Promise<StreamResult> {
   if (request.method === "OPTIONS") return handlePreflight(request, METHODS);
   if (request.method !== "GET" && request.method !== "HEAD") {
     const refused = jsonError(405, "method_not_allowed", `${request.method} is not allowed here`);
     refused.headers.set("Allow", METHODS);
     return withCors(request, refused);
   }
+  const refuse = (error: unknown) => withCors(request, errorResponse(error));
   try {
     // Parsed once here: this runs for every connection.
     const query = new URL(request.url).searchParams;
-    const authorized = authorizedStreamChannels(request, query);
-    const { channels } = authorized;
-    const access =
-      authorized.access instanceof Promise ? await authorized.access : authorized.access;
-    const config = getConfig();
-    const rewind = readRewind(query, config.maxRewind);
-    const noticeChannels = readMembers(query, channels);
-    if (request.method === "HEAD") {
-      return withCors(request, new Response(null, { headers: SSE_HEADERS }));
+    const { channels, access } = authorizedStreamChannels(request, query);
+    if (access instanceof Promise) {
+      return access
+        .then((granted) => admit(request, query, channels, granted, signal, overrides))
+        .catch(refuse);
     }
-    const options: StreamOptions = {
-      broker: overrides.broker ?? getBroker(),
-      retryMs: config.retryMs,
-      heartbeatMs: config.heartbeatMs,
-      maxBacklogBytes: config.maxBacklogBytes,
-      maxStreamSeconds: config.maxStreamSeconds,
-      maxConnections: config.maxConnections,
-      maxReplayBytes: config.maxReplayBytes,
-      ...overrides,
-    };
-    const client = clientAddress(request.headers);
-    refuseOverLimits(client, config.maxStreamsPerClient, options.maxConnections);
-    const stream = await openStream(channels, readLastEventId(request, query), signal, {
-      ...options,
-      expiresAt: access.expiresAt,
-      holder:
-        access.sub === undefined && access.jti === undefined
-          ? undefined
-          : { sub: access.sub, jti: access.jti },
-      client,
-      rewind,
-      noticeChannels,
-      member:
-        access.sub === undefined
-          ? undefined
-          : { sub: access.sub, info: access.presence, channels: channels.filter(isPrivateChannel) },
-    });
-    installShutdown(config.shutdownTimeoutMs);
-    // A revocation on any instance must reach this token's stream.
-    if (access.sub !== undefined || access.jti !== undefined) watchRevocations();
-    return { ...stream, headers: { ...SSE_HEADERS, ...corsHeaders(request) } };
+    const admitted = admit(request, query, channels, access, signal, overrides);
+    return admitted instanceof Promise ? admitted.catch(refuse) : admitted;
   } catch (error) {
-    return withCors(request, errorResponse(error));
+    return refuse(error);
   }
+}
+
+/** After access: limits, then the stream. Throws what `handleStreamRequest` turns into errors. */
+function admit(
+  request: RequestLike,
+  query: URLSearchParams,
+  channels: string[],
+  access: Access,
+  signal: StreamSignal,
+  overrides: Partial<StreamOptions>,
+): StreamResult | Promise<StreamResult> {
+  const config = getConfig();
+  const rewind = readRewind(query, config.maxRewind);
+  const noticeChannels = readMembers(query, channels);
+  if (request.method === "HEAD") {
+    return withCors(request, new Response(null, { headers: SSE_HEADERS }));
+  }
+  const options: StreamOptions = {
+    broker: overrides.broker ?? getBroker(),
+    retryMs: overrides.retryMs ?? config.retryMs,
+    heartbeatMs: overrides.heartbeatMs ?? config.heartbeatMs,
+    maxBacklogBytes: overrides.maxBacklogBytes ?? config.maxBacklogBytes,
+    maxStreamSeconds: overrides.maxStreamSeconds ?? config.maxStreamSeconds,
+    maxConnections: overrides.maxConnections ?? config.maxConnections,
+    maxReplayBytes: overrides.maxReplayBytes ?? config.maxReplayBytes,
+  };
+  // Counted per client only where a per-client limit applies (the address costs a syscall).
+  const client = config.maxStreamsPerClient > 0 ? clientAddress(request.headers) : "";
+  refuseOverLimits(client, config.maxStreamsPerClient, options.maxConnections);
+  const identified = access.sub !== undefined || access.jti !== undefined;
+  const opened = openStream(channels, readLastEventId(request, query), signal, options, {
+    expiresAt: access.expiresAt,
+    holder: identified ? { sub: access.sub, jti: access.jti } : undefined,
+    client,
+    rewind,
+    noticeChannels,
+    member:
+      access.sub === undefined
+        ? undefined
+        : { sub: access.sub, info: access.presence, channels: channels.filter(isPrivateChannel) },
+  });
+  installShutdown(config.shutdownTimeoutMs);
+  // A revocation on any instance must reach this token's stream.
+  if (identified) watchRevocations();
+  const cors = corsHeaders(request);
+  const headers = Object.keys(cors).length === 0 ? SSE_HEADERS : { ...SSE_HEADERS, ...cors };
+  const finish = (stream: OpenedStream): OpenStream => ({ ...stream, headers });
+  return opened instanceof Promise ? opened.then(finish) : finish(opened);
 }
 
 /**
@@ -155,24 +175,31 @@ const GONE: Omit<OpenStream, "headers" | "maxBacklogBytes"> = {
   cancel: () => {},
 };
 
+/** An open stream before its response headers are known. */
+type OpenedStream = Omit<OpenStream, "headers">;
+
+/** Who and what one stream is for, beyond the shared options. */
+interface StreamParty {
+  expiresAt?: number;
+  holder?: { sub?: string; jti?: string };
+  client: string;
+  rewind: number;
+  noticeChannels: string[];
+  /** The token's user, a member of the stream's private channels while it is open. */
+  member?: { sub: string; info: Access["presence"]; channels: string[] };
+}
+
 /**
- * Creates a stream's session and outbox, registers it, and waits until it is subscribed
- * and caught up. A client that leaves meanwhile (signal) is cleaned up once.
+ * Creates a stream's session and outbox, registers it, and waits (only if it must) until
+ * it is subscribed and caught up. A client that leaves meanwhile (signal) is cleaned up once.
  */
-async function openStream(
+function openStream(
   channels: readonly string[],
   lastEventId: string | null,
   signal: StreamSignal,
-  options: StreamOptions & {
-    expiresAt?: number;
-    holder?: { sub?: string; jti?: string };
-    client: string;
-    rewind: number;
-    noticeChannels: string[];
-    /** The token's user, a member of the stream's private channels while it is open. */
-    member?: { sub: string; info: Access["presence"]; channels: string[] };
-  },
-): Promise<Omit<OpenStream, "headers">> {
+  options: StreamOptions,
+  party: StreamParty,
+): OpenedStream | Promise<OpenedStream> {
   const { maxBacklogBytes } = options;
   // The client left before we started: nothing to subscribe, nobody to write to.
   if (signal.aborted) return { ...GONE, maxBacklogBytes };
@@ -180,10 +207,16 @@ async function openStream(
   // Membership and members events, released when the stream closes (most streams: none).
   let releases: Array<() => void> | undefined;
   let sinkKind: "node" | "web" | undefined;
-  const outbox: Outbox = new Outbox(options, (reason) => {
+  const outboxOptions = {
+    maxBacklogBytes,
+    maxStreamSeconds: options.maxStreamSeconds,
+    expiresAt: party.expiresAt,
+    holder: party.holder,
+  };
+  const outbox: Outbox = new Outbox(outboxOptions, (reason) => {
     session.close();
     untrack(outbox);
-    countClient(options.client, -1);
+    countClient(party.client, -1);
     signal.removeEventListener("abort", onAbort);
     if (counted) updatePresence(channels, -1);
     for (const release of releases ?? []) release();
@@ -194,48 +227,55 @@ async function openStream(
     options.broker,
     channels,
     outbox,
-    options.maxBacklogBytes,
+    maxBacklogBytes,
     options.maxReplayBytes,
-    options.noticeChannels,
+    party.noticeChannels,
   );
   const onAbort = () => outbox.close("client");
   track(outbox, options.heartbeatMs);
-  countClient(options.client, 1);
+  countClient(party.client, 1);
   signal.addEventListener("abort", onAbort, { once: true });
-  try {
-    await session.start(lastEventId, options.rewind);
-  } catch (error) {
+  const opened = (): OpenedStream => {
+    // The client may have left while we subscribed and replayed: it was cleaned up already.
+    if (signal.aborted) return { ...GONE, maxBacklogBytes };
+    counted = true;
+    updatePresence(channels, 1);
+    const { member } = party;
+    const joined =
+      member === undefined || member.channels.length === 0
+        ? undefined
+        : joinMembers(member.channels, member.sub, member.info);
+    const watching =
+      party.noticeChannels.length === 0
+        ? undefined
+        : watchMembers(channels.filter(isPrivateChannel));
+    if (joined !== undefined || watching !== undefined) {
+      releases = [joined ?? noop, watching ?? noop];
+    }
+    const hello = helloFrame(options.retryMs, options.heartbeatMs);
+    return {
+      maxBacklogBytes,
+      open: (sink) => {
+        // Counted before attaching: the first flush may already end the stream.
+        sinkKind = sink.kind;
+        countSink(sink.kind, 1);
+        if (!outbox.attach(sink, hello)) {
+          countSink(sink.kind, -1);
+          sinkKind = undefined;
+        }
+      },
+      cancel: () => outbox.close("client"),
+    };
+  };
+  const failed = (error: unknown): never => {
     outbox.close("client");
     throw error;
-  }
-  // The client may have left while we subscribed and replayed: it was cleaned up already.
-  if (signal.aborted) return { ...GONE, maxBacklogBytes };
-  counted = true;
-  updatePresence(channels, 1);
-  const { member } = options;
-  const joined =
-    member === undefined || member.channels.length === 0
-      ? undefined
-      : joinMembers(member.channels, member.sub, member.info);
-  const watching =
-    options.noticeChannels.length === 0
-      ? undefined
-      : watchMembers(channels.filter(isPrivateChannel));
-  if (joined !== undefined || watching !== undefined) {
-    releases = [joined ?? noop, watching ?? noop];
-  }
-  const hello = helloFrame(options.retryMs, options.heartbeatMs);
-  return {
-    maxBacklogBytes,
-    open: (sink) => {
-      // Counted before attaching: the first flush may already end the stream.
-      sinkKind = sink.kind;
-      countSink(sink.kind, 1);
-      if (!outbox.attach(sink, hello)) {
-        countSink(sink.kind, -1);
-        sinkKind = undefined;
-      }
-    },
-    cancel: () => outbox.close("client"),
   };
+  let started: Promise<void> | undefined;
+  try {
+    started = session.start(lastEventId, party.rewind);
+  } catch (error) {
+    failed(error);
+  }
+  return started === undefined ? opened() : started.then(opened, failed);
 }

@@ -1,9 +1,24 @@
 import "server-only";
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Socket } from "node:net";
 import { getConfig } from "@/lib/server/config";
+import type { RequestLike } from "@/lib/server/http";
 import { handleStreamRequest } from "@/lib/server/stream/handle-request";
+import {
+  parseRequestHead,
+  type RequestHead,
+  responseHead,
+  toRequestLike,
+} from "@/lib/server/stream/http1";
 import { drainStreams, ownShutdown } from "@/lib/server/stream/registry";
-import { closeSignal, readNodeRequest, writeNodeResponse } from "@/lib/server/stream/sinks";
+import {
+  closeSignal,
+  readNodeRequest,
+  type StreamResult,
+  type StreamSignal,
+  writeNodeResponse,
+  writeSocketResponse,
+} from "@/lib/server/stream/sinks";
 
 /**
  * What the production server (`server.ts`) reaches on `globalThis`: the Node adapter for
@@ -13,7 +28,13 @@ import { closeSignal, readNodeRequest, writeNodeResponse } from "@/lib/server/st
  */
 export interface NodeStreamHost {
   /** Serves `GET`/`HEAD`/`OPTIONS /stream` straight to the socket. */
-  serve(req: IncomingMessage, res: ServerResponse): Promise<void>;
+  serve(req: IncomingMessage, res: ServerResponse): void;
+  /**
+   * Takes a new connection: a plain `/stream` request is read off the socket and served
+   * here (see `http1.ts`); any other is handed to `toHttp` (Node's HTTP server) untouched.
+   * A connection that sends nothing is closed after `headersTimeoutMs`, as Node's would be.
+   */
+  accept(socket: Socket, toHttp: (socket: Socket) => void, headersTimeoutMs: number): void;
   /** The server closes its listener on SIGTERM and drains: no handler of our own. */
   claimShutdown(): void;
   /** Ends every stream with a reconnect hint; resolves when none is left, or at the timeout. */
@@ -24,22 +45,87 @@ export interface NodeStreamHost {
 export const NODE_STREAM_HOST = Symbol.for("next-sse.node-stream-host");
 
 /** The Node adapter: parse, call the stream core, write. */
-async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const signal = closeSignal(res);
-  try {
-    const written = writeNodeResponse(res, await handleStreamRequest(readNodeRequest(req), signal));
-    if (written !== undefined) await written; // a plain response; a stream is written at once
-  } catch (error) {
+function serve(req: IncomingMessage, res: ServerResponse): void {
+  answer(
+    readNodeRequest(req),
+    closeSignal(res),
+    (result) => writeNodeResponse(res, result),
+    () => {
+      if (!res.headersSent) res.writeHead(500, { "Content-Type": "application/json" });
+      res.end(INTERNAL_ERROR);
+    },
+  );
+}
+
+const INTERNAL_ERROR = JSON.stringify({ error: { code: "internal", message: "internal error" } });
+
+/**
+ * Calls the stream core and writes its answer, both in this turn unless one has to wait
+ * (most new streams do not: no promise per connection). A failure is logged and `fail`s.
+ */
+function answer(
+  request: RequestLike,
+  signal: StreamSignal,
+  write: (result: StreamResult) => Promise<void> | void,
+  fail: () => void,
+): void {
+  const failed = (error: unknown) => {
     console.error("[next-sse] /stream failed:", error);
-    if (!res.headersSent) res.writeHead(500, { "Content-Type": "application/json" });
-    res.end(JSON.stringify({ error: { code: "internal", message: "internal error" } }));
+    fail();
+  };
+  try {
+    const result = handleStreamRequest(request, signal);
+    const written = result instanceof Promise ? result.then(write) : write(result);
+    written?.catch(failed);
+  } catch (error) {
+    failed(error);
   }
+}
+
+const ignore = () => {};
+
+function accept(socket: Socket, toHttp: (socket: Socket) => void, headersTimeoutMs: number): void {
+  // An error before the first byte (a reset) has nobody else to catch it yet.
+  socket.on("error", ignore);
+  socket.setTimeout(headersTimeoutMs, () => socket.destroy());
+  socket.once("data", (chunk: Buffer) => {
+    socket.setTimeout(0);
+    const head = parseRequestHead(chunk);
+    if (head === undefined) {
+      // Node's parser reads the connection from its first byte, as if we were never here.
+      socket.pause();
+      socket.unshift(chunk);
+      socket.removeListener("error", ignore);
+      toHttp(socket);
+      socket.resume();
+      return;
+    }
+    // The request is all read: what follows is ignored, and a client that half-closes left.
+    socket.on("end", () => socket.end());
+    serveHead(socket, head);
+  });
+}
+
+/** The raw adapter: parse, call the stream core, write. */
+function serveHead(socket: Socket, head: RequestHead): void {
+  const peer = getConfig().trustProxy ? undefined : () => socket.remoteAddress;
+  answer(
+    toRequestLike(head, peer),
+    closeSignal(socket),
+    (result) => writeSocketResponse(socket, result),
+    () => {
+      const type: [string, string] = ["Content-Type", "application/json"];
+      const error = responseHead(500, [type], Buffer.byteLength(INTERNAL_ERROR)) + INTERNAL_ERROR;
+      if (!socket.destroyed) socket.end(error);
+    },
+  );
 }
 
 /** Puts the Node stream host on `globalThis`, for the production server. */
 export function registerNodeStreamHost(): void {
   const host: NodeStreamHost = {
     serve,
+    accept,
     claimShutdown: ownShutdown,
     drain: () => drainStreams(getConfig().shutdownTimeoutMs),
   };

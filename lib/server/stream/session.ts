@@ -88,22 +88,65 @@ export class Session {
 
   /**
    * Subscribes to every channel and replays what the client missed since `lastEventId`.
-   * Resolves once every subscription is confirmed, so every event published from then on
-   * reaches the stream.
+   * Done once every subscription is confirmed, so every event published from then on
+   * reaches the stream: at once (undefined) for a new stream on channels the broker is
+   * subscribed to and knows the newest position of, the usual case, which then costs no
+   * promise; else when the returned promise resolves.
    * @throws BrokerUnavailableError when the broker cannot subscribe or read in time.
    */
-  async start(lastEventId: string | null, rewind = 0): Promise<void> {
+  start(lastEventId: string | null, rewind = 0): Promise<void> | undefined {
     this.rewind = rewind;
-    // One channel (the usual case): no Promise.all, which costs promises per connection.
-    if (this.channels.length === 1 && this.noticeChannels.length === 0) {
-      await this.broker.subscribe(this.channels[0], this.listener);
-    } else {
-      await Promise.all(
-        [...this.channels, ...this.noticeChannels].map((ch) =>
-          this.broker.subscribe(ch, this.listener),
-        ),
-      );
+    const subscribed = this.subscribeAll();
+    if (subscribed === undefined && !lastEventId && rewind === 0 && this.startAtNewest()) {
+      return undefined;
     }
+    return this.startCatchingUp(subscribed, lastEventId);
+  }
+
+  /** Undefined when every subscription is confirmed already. */
+  private subscribeAll(): Promise<unknown> | undefined {
+    // One channel (the usual case): no array, no Promise.all.
+    if (this.channels.length === 1 && this.noticeChannels.length === 0) {
+      return this.broker.subscribe(this.channels[0], this.listener);
+    }
+    const pending: Promise<void>[] = [];
+    for (const channel of [...this.channels, ...this.noticeChannels]) {
+      const subscribed = this.broker.subscribe(channel, this.listener);
+      if (subscribed !== undefined) pending.push(subscribed);
+    }
+    return pending.length === 0 ? undefined : Promise.all(pending);
+  }
+
+  /**
+   * A new stream whose every channel's newest position the broker knows without asking:
+   * nothing to replay, so it starts there now. False when a channel needs a history read.
+   */
+  private startAtNewest(): boolean {
+    if (this.broker.history) {
+      if (this.paused) return false;
+      const heads: string[] = [];
+      for (const channel of this.channels) {
+        const head = this.broker.newestKnown(channel);
+        if (head === undefined) return false;
+        heads.push(head);
+      }
+      this.channels.forEach((channel, i) => {
+        this.positions.set(channel, heads[i]);
+      });
+      const position = this.multi
+        ? encodeMultiChannelId("", this.channels, this.positions)
+        : heads[0];
+      this.outbox.push(positionFrame(POSITION_EVENT, position));
+    }
+    this.catchingUp = false;
+    return true;
+  }
+
+  private async startCatchingUp(
+    subscribed: Promise<unknown> | undefined,
+    lastEventId: string | null,
+  ): Promise<void> {
+    await subscribed;
     let forceGap = false;
     if (lastEventId) {
       const positions = decodeLastEventId(lastEventId, this.channels);

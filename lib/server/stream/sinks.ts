@@ -1,6 +1,8 @@
 import "server-only";
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
+import type { Socket } from "node:net";
 import type { RequestLike } from "@/lib/server/http";
+import { responseHead } from "@/lib/server/stream/http1";
 
 /**
  * Where a stream's bytes go. Two implementations side by side: a web `ReadableStream`
@@ -106,8 +108,13 @@ export function readNodeRequest(req: IncomingMessage): RequestLike {
   };
 }
 
-/** A `StreamSignal` that aborts when the response closes (the client left, or it ended). */
-export function closeSignal(res: ServerResponse): StreamSignal {
+/**
+ * A `StreamSignal` that aborts when the response (or the raw socket) closes: the client
+ * left, or the stream ended.
+ */
+export function closeSignal(res: {
+  once(event: "close", listener: () => void): unknown;
+}): StreamSignal {
   const listeners: Array<() => void> = [];
   const signal = {
     aborted: false,
@@ -183,4 +190,48 @@ export function writeNodeResponse(res: ServerResponse, result: StreamResult): Pr
     end: () => res.end(),
     destroy: () => res.destroy(),
   });
+}
+
+/**
+ * Answers on a raw socket (the production server's fast path, see `http1.ts`): the same as
+ * `writeNodeResponse` with the response head written by hand, in the same buffer as the
+ * first frames. The connection closes after the answer.
+ */
+export function writeSocketResponse(socket: Socket, result: StreamResult): Promise<void> | void {
+  if (result instanceof Response) return writeSocketPlainResponse(socket, result);
+  if (socket.destroyed) {
+    result.cancel();
+    return;
+  }
+  let head: string | undefined = responseHead(200, Object.entries(result.headers));
+  result.open({
+    kind: "node",
+    write: (chunk) => {
+      if (socket.destroyed) return;
+      if (head === undefined) {
+        socket.write(chunk);
+        return;
+      }
+      // Head and first frames in one buffer: one write, one packet.
+      const first = Buffer.allocUnsafe(head.length + chunk.byteLength);
+      first.write(head, 0, "latin1");
+      first.set(chunk, head.length);
+      head = undefined;
+      socket.write(first);
+    },
+    unreadBytes: () => socket.writableLength,
+    onDrain: (callback) => socket.once("drain", callback),
+    end: () => socket.end(),
+    destroy: () => socket.destroy(),
+  });
+}
+
+async function writeSocketPlainResponse(socket: Socket, result: Response): Promise<void> {
+  const body = Buffer.from(await result.arrayBuffer());
+  const head = responseHead(
+    result.status,
+    result.headers,
+    result.body === null ? undefined : body.byteLength,
+  );
+  if (!socket.destroyed) socket.end(Buffer.concat([Buffer.from(head, "latin1"), body]));
 }

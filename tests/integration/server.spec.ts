@@ -1,4 +1,5 @@
 import { execFileSync } from "node:child_process";
+import { connect } from "node:net";
 import { expect, test } from "@playwright/test";
 import { publishViaApi, TEST_PUBLISH_TOKEN, testEnv, uniqueChannel } from "../support/env";
 import { startAppServer, startServer } from "../support/next-server";
@@ -26,6 +27,54 @@ test("serves /stream on the Node sink and pages, APIs and other methods through 
     .toMatchObject({ node: 0, web: expect.any(Number) });
   expect((await health(testEnv("NEXT_APP_URL"))).sinks.web).toBeGreaterThan(0);
   viaNext.close();
+});
+
+/** Sends raw request bytes; resolves with what came back once `until` matches it. */
+async function exchange(base: string, requests: string[], until: RegExp): Promise<string> {
+  const { hostname, port } = new URL(base);
+  const socket = connect(Number(port), hostname);
+  let received = "";
+  try {
+    return await new Promise<string>((resolve, reject) => {
+      socket.on("error", reject);
+      socket.on("close", () => reject(new Error(`closed after: ${received}`)));
+      socket.on("data", (data) => {
+        received += data.toString("latin1");
+        if (until.test(received)) resolve(received);
+      });
+      for (const request of requests) socket.write(request);
+    });
+  } finally {
+    socket.destroy();
+  }
+}
+
+test("npm start reads plain /stream requests off the socket and leaves any other to Node's parser", async () => {
+  const app = testEnv("APP_URL");
+  const get = `GET /stream?channel=${uniqueChannel()} HTTP/1.1\r\nHost: x\r\n`;
+  const streaming = /^HTTP\/1\.1 200 OK\r\n[\s\S]*\r\n\r\n: connected\n[\s\S]*event: position\n/;
+  // Plain: the fast path, which closes the connection after the stream.
+  const plain = await exchange(app, [`${get}\r\n`], streaming);
+  expect(plain).toMatch(/\r\nConnection: close\r\n/);
+  // A repeated header and a declared body are Node's to parse: still a stream.
+  await exchange(app, [`${get}X-A: 1\r\nX-A: 2\r\n\r\n`], streaming);
+  await exchange(app, [`${get}Content-Length: 0\r\n\r\n`], streaming);
+  // A kept-alive connection's second request, after a page: Node's parser, the same stream.
+  const health = "GET /api/health HTTP/1.1\r\nHost: x\r\n\r\n";
+  const both = await exchange(app, [health, `${get}\r\n`], streaming);
+  expect(both).toMatch(/"status":"ok"/);
+  // What Node refuses it still refuses: a malformed head gets its 400, not a stream.
+  const bad = await exchange(app, [`${get}X-A: 1\r\n two\r\n\r\n`], /\r\n\r\n/);
+  expect(bad).toMatch(/^HTTP\/1\.1 400 /);
+  // An error from the stream core on the fast path: its JSON, then the connection closes.
+  const refused = await exchange(
+    app,
+    ["GET /stream?channel=a%20b HTTP/1.1\r\nHost: x\r\n\r\n"],
+    /\}\}$/,
+  );
+  expect(refused).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
+  expect(refused).toMatch(/"code":"invalid_channel"/);
+  expect(refused).toMatch(/\r\nContent-Length: \d+\r\n/);
 });
 
 test("without Redis, publishes from a route handler and the API reach Node-served streams", async () => {

@@ -13,6 +13,7 @@ import {
 import { joinMembers, watchMembers } from "@/lib/server/members";
 import { clientAddress } from "@/lib/server/rate-limit";
 import { watchRevocations } from "@/lib/server/revocation";
+import { singleton } from "@/lib/server/singleton";
 import { Outbox } from "@/lib/server/stream/outbox";
 import {
   countClient,
@@ -252,7 +253,11 @@ function openStream(
     if (joined !== undefined || watching !== undefined) {
       releases = [joined ?? noop, watching ?? noop];
     }
-    const hello = helloFrame(options.retryMs, options.heartbeatMs);
+    // The same bytes for every stream: encoded once.
+    const { retryMs, heartbeatMs } = options;
+    const hello = singleton(`hello-frame:${retryMs}:${heartbeatMs}`, () =>
+      helloFrame(retryMs, heartbeatMs),
+    );
     return {
       maxBacklogBytes,
       open: (sink) => {

@@ -3,13 +3,9 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import { getConfig } from "@/lib/server/config";
 import type { RequestLike } from "@/lib/server/http";
+import { takeConnection } from "@/lib/server/stream/connection-intake";
 import { handleStreamRequest } from "@/lib/server/stream/handle-request";
-import {
-  parseRequestHead,
-  type RequestHead,
-  responseHead,
-  toRequestLike,
-} from "@/lib/server/stream/http1";
+import { type RequestHead, responseHead, toRequestLike } from "@/lib/server/stream/http1";
 import { drainStreams, ownShutdown } from "@/lib/server/stream/registry";
 import {
   closeSignal,
@@ -82,30 +78,6 @@ function answer(
   }
 }
 
-const ignore = () => {};
-
-function accept(socket: Socket, toHttp: (socket: Socket) => void, headersTimeoutMs: number): void {
-  // An error before the first byte (a reset) has nobody else to catch it yet.
-  socket.on("error", ignore);
-  socket.setTimeout(headersTimeoutMs, () => socket.destroy());
-  socket.once("data", (chunk: Buffer) => {
-    socket.setTimeout(0);
-    const head = parseRequestHead(chunk);
-    if (head === undefined) {
-      // Node's parser reads the connection from its first byte, as if we were never here.
-      socket.pause();
-      socket.unshift(chunk);
-      socket.removeListener("error", ignore);
-      toHttp(socket);
-      socket.resume();
-      return;
-    }
-    // The request is all read: what follows is ignored, and a client that half-closes left.
-    socket.on("end", () => socket.end());
-    serveHead(socket, head);
-  });
-}
-
 /** The raw adapter: parse, call the stream core, write. */
 function serveHead(socket: Socket, head: RequestHead): void {
   const peer = getConfig().trustProxy ? undefined : () => socket.remoteAddress;
@@ -125,7 +97,8 @@ function serveHead(socket: Socket, head: RequestHead): void {
 export function registerNodeStreamHost(): void {
   const host: NodeStreamHost = {
     serve,
-    accept,
+    accept: (socket, toHttp, headersTimeoutMs) =>
+      takeConnection(socket, { toHttp, headersTimeoutMs, serveStream: serveHead }),
     claimShutdown: ownShutdown,
     drain: () => drainStreams(getConfig().shutdownTimeoutMs),
   };

@@ -203,27 +203,50 @@ export function writeSocketResponse(socket: Socket, result: StreamResult): Promi
     result.cancel();
     return;
   }
-  let head: string | undefined = responseHead(200, Object.entries(result.headers));
-  result.open({
-    kind: "node",
-    write: (chunk) => {
-      if (socket.destroyed) return;
-      if (head === undefined) {
-        socket.write(chunk);
-        return;
-      }
-      // Head and first frames in one buffer: one write, one packet.
-      const first = Buffer.allocUnsafe(head.length + chunk.byteLength);
-      first.write(head, 0, "latin1");
-      first.set(chunk, head.length);
-      head = undefined;
-      socket.write(first);
-    },
-    unreadBytes: () => socket.writableLength,
-    onDrain: (callback) => socket.once("drain", callback),
-    end: () => socket.end(),
-    destroy: () => socket.destroy(),
-  });
+  result.open(new SocketSink(socket, responseHead(200, Object.entries(result.headers))));
+}
+
+/** A stream on a raw socket: one object per stream (a class, not six closures). */
+class SocketSink implements Sink {
+  readonly kind = "node";
+
+  constructor(
+    private readonly socket: Socket,
+    /** The response head, until the first write sends it. */
+    private head: string | undefined,
+  ) {}
+
+  write(chunk: Uint8Array): void {
+    const { socket, head } = this;
+    // The client may be gone before 'close' reached the stream: skip, do not throw.
+    if (socket.destroyed) return;
+    if (head === undefined) {
+      socket.write(chunk);
+      return;
+    }
+    // Head and first frames in one buffer: one write, one packet.
+    const first = Buffer.allocUnsafe(head.length + chunk.byteLength);
+    first.write(head, 0, "latin1");
+    first.set(chunk, head.length);
+    this.head = undefined;
+    socket.write(first);
+  }
+
+  unreadBytes(): number {
+    return this.socket.writableLength;
+  }
+
+  onDrain(callback: () => void): void {
+    this.socket.once("drain", callback);
+  }
+
+  end(): void {
+    this.socket.end();
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
 }
 
 async function writeSocketPlainResponse(socket: Socket, result: Response): Promise<void> {

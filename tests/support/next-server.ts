@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { onTestExit } from "./on-exit";
 import { getFreePort } from "./ports";
@@ -17,6 +17,12 @@ export interface TestServer {
 const ROOT = join(__dirname, "..", "..");
 const NEXT_BIN = join(ROOT, "node_modules", "next", "dist", "bin", "next");
 const SERVER_BUNDLE = join(ROOT, "dist", "server.js");
+/** The Node flags `npm start` runs the server with (package.json), so tests run the same. */
+const NPM_START_FLAGS = (
+  JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { scripts: { start: string } }
+).scripts.start
+  .split(" ")
+  .filter((word) => word.startsWith("--"));
 
 function runNode(args: string[]): Promise<void> {
   return new Promise<void>((resolve, reject) => {
@@ -71,7 +77,7 @@ export async function startAppServer(
   const port = fixedPort ?? (await getFreePort());
   return spawnServer(
     "npm start",
-    [...nodeArgs, script],
+    [...NPM_START_FLAGS, ...nodeArgs, script],
     { ...env, PORT: String(port), HOSTNAME: "127.0.0.1" },
     port,
     "/",

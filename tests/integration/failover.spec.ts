@@ -155,7 +155,15 @@ async function runThroughFailovers(
       acknowledged.get(follower.channel),
     );
   }
-  for (const channel of channels) expect(acknowledged.get(channel)?.length).toBeGreaterThan(20);
+  // Every channel was published to across the failovers, up to after the last one (how
+  // many publishes fit in depends on how long the failovers took on a loaded machine).
+  const lastKill = Math.max(...kills);
+  for (const channel of channels) {
+    const acked = acknowledged.get(channel) ?? [];
+    expect(acked.length).toBeGreaterThan(5);
+    const lastAckAt = Number(ackLog.get(`${channel}-${acked.at(-1)}`)?.split(" ")[0]);
+    expect(lastAckAt).toBeGreaterThan(lastKill);
+  }
   // SSE_REDIS_TIMEOUT_MS is 1 s (plus WAIT's half of it): no publish hangs through a switch.
   expect(slowestAnswerMs).toBeLessThan(4000);
   console.info(`[failover] slowest publish answer: ${slowestAnswerMs} ms`);

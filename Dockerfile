@@ -27,5 +27,5 @@ EXPOSE 3000
 # SIGTERM reaches node directly (exec form): streams end with a reconnect hint, the
 # listener closes, and the process exits within SSE_SHUTDOWN_TIMEOUT_MS.
 STOPSIGNAL SIGTERM
-# A 64 MB young generation, as `npm start` has (see the README's Performance section).
-CMD ["node", "--min-semi-space-size=64", "--max-semi-space-size=64", "server.js"]
+# The heap sizes `npm start` uses (see the README, Deployment: "Node's flags").
+CMD ["node", "--min-semi-space-size=64", "--max-semi-space-size=64", "--initial-old-space-size=128", "server.js"]

@@ -36,6 +36,6 @@ if (!dev && existsSync(STANDALONE)) {
     cpSync(join(ROOT, "public"), join(STANDALONE, "public"), { recursive: true });
   cpSync(join(ROOT, ".next", "static"), join(STANDALONE, ".next", "static"), { recursive: true });
   console.log(
-    "next-sse: deploy folder ready: .next/standalone (run: node --min-semi-space-size=64 --max-semi-space-size=64 .next/standalone/server.js)",
+    "next-sse: deploy folder ready: .next/standalone (run: node --min-semi-space-size=64 --max-semi-space-size=64 --initial-old-space-size=128 .next/standalone/server.js)",
   );
 }

@@ -1,4 +1,5 @@
 import "server-only";
+import type { IncomingMessage } from "node:http";
 import type { RequestLike } from "@/lib/server/http";
 import { singleton } from "@/lib/server/singleton";
 
@@ -79,6 +80,33 @@ export function toRequestLike(
         const key = name.toLowerCase();
         if (key === "x-forwarded-for" && peer !== undefined) return peer() ?? "";
         return headers.get(key) ?? null;
+      },
+    },
+  };
+}
+
+/**
+ * A Node request as the stream core reads it: method, URL and headers, looked up in Node's
+ * own parsed headers. No web `Request`: undici's validates every header and makes an
+ * `AbortSignal`, which was half of what accepting a stream cost. The production server may
+ * have replaced the client's X-Forwarded-For (see server.ts); this reads what it left.
+ */
+export function readNodeRequest(req: IncomingMessage): RequestLike {
+  const target = req.url ?? "/";
+  // The host is not read (only the path and query are), so a hostile Host header cannot
+  // make the URL invalid. An absolute-form target was checked by the server.
+  const url = target.startsWith("/") ? `http://localhost${target}` : target;
+  return {
+    method: req.method ?? "GET",
+    url,
+    headers: {
+      get: (name) => {
+        const key = name.toLowerCase();
+        // Own headers only: `constructor` is not a header.
+        if (!Object.hasOwn(req.headers, key)) return null;
+        const value = req.headers[key];
+        if (value === undefined) return null;
+        return Array.isArray(value) ? value.join(", ") : value;
       },
     },
   };

@@ -5,11 +5,15 @@ import { getConfig } from "@/lib/server/config";
 import type { RequestLike } from "@/lib/server/http";
 import { takeConnection } from "@/lib/server/stream/connection-intake";
 import { handleStreamRequest } from "@/lib/server/stream/handle-request";
-import { type RequestHead, responseHead, toRequestLike } from "@/lib/server/stream/http1";
+import {
+  type RequestHead,
+  readNodeRequest,
+  responseHead,
+  toRequestLike,
+} from "@/lib/server/stream/http1";
 import { drainStreams, ownShutdown } from "@/lib/server/stream/registry";
 import {
   closeSignal,
-  readNodeRequest,
   type StreamResult,
   type StreamSignal,
   writeNodeResponse,

@@ -2,7 +2,8 @@ import { once } from "node:events";
 import { createServer, type IncomingMessage, request, type ServerResponse } from "node:http";
 import { type AddressInfo, connect } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import { closeSignal, readNodeRequest } from "@/lib/server/stream/sinks";
+import { readNodeRequest } from "@/lib/server/stream/http1";
+import { closeSignal } from "@/lib/server/stream/sinks";
 
 // Real HTTP over loopback: the adapters read what Node's parser made of real bytes.
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;

@@ -1,13 +1,13 @@
 import "server-only";
-import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
+import type { OutgoingHttpHeaders, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
-import type { RequestLike } from "@/lib/server/http";
 import { responseHead } from "@/lib/server/stream/http1";
 
 /**
- * Where a stream's bytes go. Two implementations side by side: a web `ReadableStream`
- * (route handlers) and a Node `ServerResponse` (the production server, straight to the
- * socket). Both report what the client has left unread, which is the stream's backlog.
+ * Where a stream's bytes go. Three implementations side by side: a web `ReadableStream`
+ * (route handlers), and for the production server, straight to the socket, a raw socket
+ * (its fast path) or a Node `ServerResponse`. All report what the client has left unread,
+ * which is the stream's backlog.
  */
 export interface Sink {
   /** For health: how many streams each server path holds. */
@@ -82,33 +82,6 @@ export function toWebResponse(result: StreamResult): Response {
 }
 
 /**
- * A Node request as the stream core reads it: method, URL and headers, looked up in Node's
- * own parsed headers. No web `Request`: undici's validates every header and makes an
- * `AbortSignal`, which was half of what accepting a stream cost. The production server may
- * have replaced the client's X-Forwarded-For (see server.ts); this reads what it left.
- */
-export function readNodeRequest(req: IncomingMessage): RequestLike {
-  const target = req.url ?? "/";
-  // The host is not read (only the path and query are), so a hostile Host header cannot
-  // make the URL invalid. An absolute-form target was checked by the server.
-  const url = target.startsWith("/") ? `http://localhost${target}` : target;
-  return {
-    method: req.method ?? "GET",
-    url,
-    headers: {
-      get: (name) => {
-        const key = name.toLowerCase();
-        // Own headers only: `constructor` is not a header.
-        if (!Object.hasOwn(req.headers, key)) return null;
-        const value = req.headers[key];
-        if (value === undefined) return null;
-        return Array.isArray(value) ? value.join(", ") : value;
-      },
-    },
-  };
-}
-
-/**
  * A `StreamSignal` that aborts when the response (or the raw socket) closes: the client
  * left, or the stream ended.
  */
@@ -174,22 +147,7 @@ export function writeNodeResponse(res: ServerResponse, result: StreamResult): Pr
     result.cancel();
     return;
   }
-  let first = true;
-  result.open({
-    kind: "node",
-    write: (chunk) => {
-      // The client may be gone before 'close' reached the stream: skip, do not throw.
-      if (socket.destroyed) return;
-      if (first) {
-        first = false;
-        res.write(chunk);
-      } else socket.write(chunk);
-    },
-    unreadBytes: () => socket.writableLength,
-    onDrain: (callback) => socket.once("drain", callback),
-    end: () => res.end(),
-    destroy: () => res.destroy(),
-  });
+  result.open(new ResponseSink(socket, res));
 }
 
 /**
@@ -209,27 +167,32 @@ export function writeSocketResponse(socket: Socket, result: StreamResult): Promi
 /** A stream on a raw socket: one object per stream (a class, not six closures). */
 class SocketSink implements Sink {
   readonly kind = "node";
+  private first = true;
 
   constructor(
-    private readonly socket: Socket,
-    /** The response head, until the first write sends it. */
-    private head: string | undefined,
+    protected readonly socket: Socket,
+    /** The response head, sent with the first frames. */
+    private readonly head: string,
   ) {}
 
   write(chunk: Uint8Array): void {
-    const { socket, head } = this;
     // The client may be gone before 'close' reached the stream: skip, do not throw.
-    if (socket.destroyed) return;
-    if (head === undefined) {
-      socket.write(chunk);
+    if (this.socket.destroyed) return;
+    if (!this.first) {
+      this.socket.write(chunk);
       return;
     }
-    // Head and first frames in one buffer: one write, one packet.
+    this.first = false;
+    this.writeFirst(chunk);
+  }
+
+  /** Head and first frames in one buffer: one write, one packet. */
+  protected writeFirst(chunk: Uint8Array): void {
+    const { head } = this;
     const first = Buffer.allocUnsafe(head.length + chunk.byteLength);
     first.write(head, 0, "latin1");
     first.set(chunk, head.length);
-    this.head = undefined;
-    socket.write(first);
+    this.socket.write(first);
   }
 
   unreadBytes(): number {
@@ -246,6 +209,31 @@ class SocketSink implements Sink {
 
   destroy(): void {
     this.socket.destroy();
+  }
+}
+
+/**
+ * A stream on a Node response's socket: the response writes its head with the first frames
+ * and ends the stream; every other frame goes to the socket as it is.
+ */
+class ResponseSink extends SocketSink {
+  constructor(
+    socket: Socket,
+    private readonly res: ServerResponse,
+  ) {
+    super(socket, "");
+  }
+
+  protected override writeFirst(chunk: Uint8Array): void {
+    this.res.write(chunk);
+  }
+
+  override end(): void {
+    this.res.end();
+  }
+
+  override destroy(): void {
+    this.res.destroy();
   }
 }
 

@@ -167,28 +167,27 @@ export function writeSocketResponse(socket: Socket, result: StreamResult): Promi
 /** A stream on a raw socket: one object per stream (a class, not six closures). */
 class SocketSink implements Sink {
   readonly kind = "node";
-  private first = true;
 
   constructor(
     protected readonly socket: Socket,
-    /** The response head, sent with the first frames. */
-    private readonly head: string,
+    /** The response head until the first write sends it (not kept for the stream's life). */
+    private head: string | undefined,
   ) {}
 
   write(chunk: Uint8Array): void {
     // The client may be gone before 'close' reached the stream: skip, do not throw.
     if (this.socket.destroyed) return;
-    if (!this.first) {
+    const { head } = this;
+    if (head === undefined) {
       this.socket.write(chunk);
       return;
     }
-    this.first = false;
-    this.writeFirst(chunk);
+    this.head = undefined;
+    this.writeFirst(chunk, head);
   }
 
   /** Head and first frames in one buffer: one write, one packet. */
-  protected writeFirst(chunk: Uint8Array): void {
-    const { head } = this;
+  protected writeFirst(chunk: Uint8Array, head: string): void {
     const first = Buffer.allocUnsafe(head.length + chunk.byteLength);
     first.write(head, 0, "latin1");
     first.set(chunk, head.length);
@@ -221,7 +220,7 @@ class ResponseSink extends SocketSink {
     socket: Socket,
     private readonly res: ServerResponse,
   ) {
-    super(socket, "");
+    super(socket, ""); // the response writes the head
   }
 
   protected override writeFirst(chunk: Uint8Array): void {

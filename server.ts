@@ -17,7 +17,8 @@ import type { Socket } from "node:net";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import next from "next";
-import { getConfig, type SseConfig } from "@/lib/server/config";
+import { getConfig, type SseConfig, warnAboutUnknownSettings } from "@/lib/server/config";
+import { loadEnvFiles } from "@/lib/server/config/env-files";
 import type { NodeStreamHost } from "@/lib/server/stream/node-host";
 
 // The same key as NODE_STREAM_HOST in lib/server/stream/node-host.ts (importing it would
@@ -33,8 +34,16 @@ const dev = process.argv.includes("--dev");
 // `dist/server.js` serves the app one folder up; `.next/standalone/server.js` its own folder.
 const dir = existsSync(join(__dirname, ".next")) ? __dirname : join(__dirname, "..");
 
+/**
+ * The env files first (as `next start` would load them, but before `next()`: the settings
+ * decide how this process serves), then the settings. Either failing stops the server.
+ */
 function readSettings(): SseConfig {
   try {
+    const files = loadEnvFiles(dir, dev);
+    if (cluster.isPrimary && files.length > 0) {
+      console.info(`[next-sse] settings from ${files.map((file) => file.path).join(", ")}`);
+    }
     return getConfig();
   } catch (error) {
     console.error(`[next-sse] ${error instanceof Error ? error.message : String(error)}`);
@@ -49,10 +58,12 @@ function streamHost(): NodeStreamHost | undefined {
 /**
  * Answers what Next.js would turn into a 500 with a stack in the log: TRACE/CONNECT (405) and
  * an absolute-form target that is not a URL (400). An absolute-form URL that parses is
- * reduced to its path. Without SSE_TRUST_PROXY, `X-Forwarded-For` is the socket's address,
- * so a client cannot choose the address rate limits count it under. True when answered.
+ * reduced to its path. Without SSE_TRUST_PROXY, `X-Forwarded-For` is the socket's address
+ * and the client's own `X-Forwarded-Host`/`-Proto` are dropped, so a client can neither
+ * choose the address limits count it under nor the origin Server Actions check. True when
+ * answered.
  */
-function screen(req: IncomingMessage, res: ServerResponse, trustProxy: boolean): boolean {
+function screen(req: IncomingMessage, res: ServerResponse, trustedHops: number): boolean {
   const refuse = (status: number, code: string, message: string) => {
     res.writeHead(status, { "Content-Type": "application/json", Connection: "close" });
     res.end(JSON.stringify({ error: { code, message } }));
@@ -67,7 +78,11 @@ function screen(req: IncomingMessage, res: ServerResponse, trustProxy: boolean):
     const url = new URL(target);
     req.url = `${url.pathname}${url.search}`;
   }
-  if (!trustProxy) req.headers["x-forwarded-for"] = req.socket.remoteAddress ?? "";
+  if (trustedHops === 0) {
+    req.headers["x-forwarded-for"] = req.socket.remoteAddress ?? "";
+    delete req.headers["x-forwarded-host"];
+    delete req.headers["x-forwarded-proto"];
+  }
   return false;
 }
 
@@ -91,17 +106,23 @@ async function serve(settings: SseConfig): Promise<void> {
   const app = next({ dev, dir, hostname: settings.hostname, port: settings.port });
   await app.prepare();
   const handle = app.getRequestHandler();
-  const host = streamHost();
-  if (host === undefined) {
+  const registered = streamHost();
+  registered?.claimShutdown();
+  // `next dev` recompiles what a developer edits (access rules, token checks) for route
+  // handlers only: the stream host holds the modules it was registered with, so in dev
+  // `/stream` is served by its route handler, which is reloaded like every other.
+  const host = dev ? undefined : registered;
+  if (dev) {
+    console.info("[next-sse] dev: /stream is served by its route handler (reloaded on edits)");
+  } else if (host === undefined) {
     console.warn("[next-sse] no stream host registered: /stream is served by its route handler");
   }
-  host?.claimShutdown();
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     if (screen(req, res, settings.trustProxy)) return;
     if (host !== undefined && isStreamRequest(req)) host.serve(req, res);
     else void handle(req, res);
   });
-  if (host !== undefined) {
+  if (host !== undefined && settings.fastPath) {
     // New connections meet the stream host first: it reads a plain `/stream` request off
     // the socket itself and hands every other connection to Node's HTTP server untouched.
     const [toHttp] = server.listeners("connection") as Array<(socket: Socket) => void>;
@@ -131,7 +152,7 @@ async function serve(settings: SseConfig): Promise<void> {
     // Refused at TCP from now on: a reconnecting browser retries (another instance, or this
     // one restarted) instead of meeting a 503 it would give up on.
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    await host?.drain();
+    await registered?.drain();
     server.closeIdleConnections();
     const deadline = new Promise<void>((resolve) => setTimeout(resolve, timeoutMs).unref());
     await Promise.race([closed, deadline]);
@@ -165,6 +186,7 @@ function supervise(count: number): void {
 }
 
 const settings = readSettings();
+if (cluster.isPrimary) warnAboutUnknownSettings();
 const wanted = settings.workers === "auto" ? availableParallelism() : settings.workers;
 const shared = settings.redisUrl !== undefined || settings.redisClusterNodes !== undefined;
 if (cluster.isPrimary && wanted > 1 && !dev && shared) {

@@ -1,4 +1,5 @@
 import "server-only";
+import { getConfig } from "@/lib/server/config";
 import { HttpError, type RequestLike } from "@/lib/server/http";
 import { singleton } from "@/lib/server/singleton";
 
@@ -36,13 +37,19 @@ export function secondsUntilNextWindow(): number {
 }
 
 /**
- * The client's address, from `X-Forwarded-For` (first entry). Under `npm start` the server
- * sets that header from the socket unless SSE_TRUST_PROXY says a proxy of yours sets it;
- * under `next start` a client can send its own (put a proxy in front that overwrites it).
+ * The client's address, from `X-Forwarded-For`: each proxy appends the address it saw, so
+ * with SSE_TRUST_PROXY=N (N proxies of yours) it is the Nth entry from the right; whatever
+ * stands left of it the client may have written itself. Under `npm start` without trust the
+ * header is the socket's address alone; under `next start` put a proxy in front.
  */
-export function clientAddress(headers: RequestLike["headers"]): string {
+export function clientAddress(
+  headers: RequestLike["headers"],
+  trustedHops = getConfig().trustProxy,
+): string {
   const forwarded = headers.get("x-forwarded-for");
-  return forwarded?.split(",")[0]?.trim() || "unknown";
+  if (!forwarded) return "unknown";
+  const entries = forwarded.split(",");
+  return entries[Math.max(0, entries.length - Math.max(1, trustedHops))].trim() || "unknown";
 }
 
 /**

@@ -1,5 +1,7 @@
 import "server-only";
-import { type ConfigError, getConfig, type SseConfig } from "@/lib/server/config";
+import cluster from "node:cluster";
+import { getConfig, type SseConfig, warnAboutUnknownSettings } from "@/lib/server/config";
+import { loadEnvFiles } from "@/lib/server/config/env-files";
 import { registerNodeStreamHost } from "@/lib/server/stream/node-host";
 
 /**
@@ -10,12 +12,17 @@ import { registerNodeStreamHost } from "@/lib/server/stream/node-host";
  */
 export function startNextSse(): void {
   try {
+    // Loaded by Next.js already (or by server.ts): this checks their lines and notes where
+    // each setting came from, for the error that names it.
+    loadEnvFiles(process.cwd(), process.env.NODE_ENV !== "production");
     getConfig();
   } catch (error) {
-    if ((error as { name?: unknown }).name !== "ConfigError") throw error;
-    console.error(`[next-sse] ${(error as ConfigError).message}`);
+    const { name, message } = error as { name?: unknown; message?: string };
+    if (name !== "ConfigError" && name !== "EnvFileError") throw error;
+    console.error(`[next-sse] ${message}`);
     process.exit(1);
   }
+  if (cluster.isPrimary) warnAboutUnknownSettings();
   registerNodeStreamHost();
   warnAboutUnsafeSettings(getConfig());
 }

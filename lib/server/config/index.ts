@@ -1,5 +1,6 @@
 import "server-only";
 import { z } from "zod";
+import { settingSource, unknownSettings } from "@/lib/server/config/env-files";
 import { singleton } from "@/lib/server/singleton";
 
 // Empty strings count as unset, so `FOO=` in an .env file means "use the default".
@@ -123,11 +124,22 @@ const ENV_SCHEMA = z.object({
   SSE_TRUST_PROXY: z.preprocess(
     blankToUndefined,
     z
-      .enum(["true", "false", "1", "0"], { error: "must be true or false" })
-      .default("false")
-      .transform((value) => value === "true" || value === "1"),
+      .union([z.enum(["true", "false"]), z.string().regex(/^\d{1,2}$/)], {
+        error: "must be the number of proxies of yours in front (0 to 16), or true (1) / false (0)",
+      })
+      .default("0")
+      .transform((value) => (value === "true" ? 1 : value === "false" ? 0 : Number(value)))
+      .pipe(z.number().int().min(0).max(16, "must be at most 16 proxies")),
   ),
+  SSE_FAST_PATH: z.preprocess(
+    blankToUndefined,
+    z.enum(["on", "off"], { error: 'must be "on" or "off"' }).default("on"),
+  ),
+  SSE_REAUTHORIZE_SECONDS: integer(60, 0, 86_400),
 });
+
+/** The name of every setting, for the start-up check of unknown `SSE_` variables. */
+export const SETTING_NAMES: readonly string[] = Object.keys(ENV_SCHEMA.shape);
 
 /**
  * Vercel stops a function after the route's `maxDuration` (300 s, exported by
@@ -236,10 +248,22 @@ export interface SseConfig {
   /** Publishes one client may make through the demo's routes and actions per minute (30). */
   demoPublishPerMinute: number;
   /**
-   * Whether `X-Forwarded-For` comes from a proxy of yours (default false): only then is its
-   * first address the client's. Otherwise `npm start` replaces it with the socket's address.
+   * How many proxies of yours stand in front (`SSE_TRUST_PROXY`, default 0; `true` is 1):
+   * the client's address is that many `X-Forwarded-For` entries from the right (each proxy
+   * appends the address it saw). With 0, `npm start` replaces X-Forwarded-For with the
+   * socket's address and drops X-Forwarded-Host and X-Forwarded-Proto.
    */
-  trustProxy: boolean;
+  trustProxy: number;
+  /**
+   * `npm start` reads plain `/stream` requests off the socket (default on); off serves every
+   * stream through Node's HTTP server (more CPU per connect, no hand-written head parser).
+   */
+  fastPath: boolean;
+  /**
+   * Streams admitted by an app rule (not a token with `exp`) are authorized again this often
+   * and end when the rule now refuses (default 60 s; 0 never).
+   */
+  reauthorizeSeconds: number;
 }
 
 /** Thrown at start-up for an invalid environment, naming every bad variable. */
@@ -255,12 +279,17 @@ export class ConfigError extends Error {
  * Validates an environment into an SseConfig.
  * @throws ConfigError naming each invalid variable.
  */
-export function parseConfig(env: Record<string, string | undefined>): SseConfig {
+export function parseConfig(
+  env: Record<string, string | undefined>,
+  sourceOf: (name: string) => string | undefined = () => undefined,
+): SseConfig {
   const result = ENV_SCHEMA.safeParse(env);
   if (!result.success) {
-    const problems = result.error.issues.map(
-      (issue) => `${issue.path.join(".")}: ${issue.message}`,
-    );
+    const problems = result.error.issues.map((issue) => {
+      const name = issue.path.join(".");
+      const source = sourceOf(name);
+      return `${name}${source === undefined ? "" : ` (in ${source})`}: ${issue.message}`;
+    });
     throw new ConfigError(`invalid next-sse settings: ${problems.join("; ")}`);
   }
   const e = result.data;
@@ -317,10 +346,24 @@ export function parseConfig(env: Record<string, string | undefined>): SseConfig 
     demo: e.SSE_DEMO === "on",
     demoPublishPerMinute: e.SSE_DEMO_PUBLISH_PER_MINUTE,
     trustProxy: e.SSE_TRUST_PROXY,
+    fastPath: e.SSE_FAST_PATH === "on",
+    reauthorizeSeconds: e.SSE_REAUTHORIZE_SECONDS,
   };
 }
 
 /** The process's configuration, read from `process.env` once. The only reader of process.env. */
 export function getConfig(): SseConfig {
-  return singleton("config", () => parseConfig(process.env));
+  return singleton("config", () => parseConfig(process.env, settingSource));
+}
+
+/**
+ * Says once per process, in the log, which `SSE_` variables are no setting: a typo such as
+ * SSE_REDIS_ULR would otherwise leave the default in force without a word.
+ */
+export function warnAboutUnknownSettings(env: Record<string, string | undefined> = process.env) {
+  return singleton("unknown-settings", () => {
+    const unknown = unknownSettings(env, SETTING_NAMES);
+    for (const name of unknown) console.warn(`[next-sse] unknown setting ${name}: ignored`);
+    return unknown;
+  });
 }

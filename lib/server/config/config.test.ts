@@ -51,7 +51,9 @@ describe("parseConfig", () => {
       flaskSse: false,
       demo: true,
       demoPublishPerMinute: 30,
-      trustProxy: false,
+      trustProxy: 0,
+      fastPath: true,
+      reauthorizeSeconds: 60,
     });
   });
 

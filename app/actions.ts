@@ -1,8 +1,12 @@
 "use server";
 
-import { headers } from "next/headers";
-import { authorizeDemoPublish, mintDemoToken } from "@/lib/server/demo";
+import { cookies, headers } from "next/headers";
+import { getConfig } from "@/lib/server/config";
+import { authorizeDemoPublish, mintDemoToken, requireDemo } from "@/lib/server/demo";
 import { publish } from "@/lib/server/publish";
+import { limitRate } from "@/lib/server/rate-limit";
+import { disconnect } from "@/lib/server/revocation";
+import { mintSession, readSession, SESSION_COOKIE, SESSION_SUB } from "@/lib/server/sessions";
 import { PRIVATE_DEMO_CHANNEL } from "@/lib/sse/demo";
 
 /**
@@ -42,4 +46,39 @@ export async function refreshDemoToken(channel: string): Promise<string | null> 
   } catch {
     return null;
   }
+}
+
+/**
+ * The sign-in recipe's login, for the demo: any name that a `user-<name>` channel allows
+ * becomes the session's user (an app checks a password or an identity provider here). A
+ * public endpoint: demo only, the name validated, within the demo's rate limit.
+ */
+export async function signIn(form: FormData): Promise<{ error: string } | undefined> {
+  try {
+    requireDemo();
+    limitRate(await headers(), "demo-sign-in", getConfig().demoPublishPerMinute);
+    const name = String(form.get("name") ?? "")
+      .trim()
+      .toLowerCase();
+    if (!SESSION_SUB.test(name)) return { error: "a name of 1 to 32 of a-z, 0-9 and -" };
+    (await cookies()).set(SESSION_COOKIE, mintSession(name), {
+      httpOnly: true,
+      sameSite: "lax",
+      path: "/",
+      maxAge: 86_400,
+    });
+  } catch (error) {
+    return { error: (error as Error).message };
+  }
+}
+
+/**
+ * The sign-in recipe's logout: the cookie goes, and `disconnect({ sub })` ends that user's
+ * open streams on every instance at once (and refuses the old cookie from now on).
+ */
+export async function signOut(): Promise<void> {
+  const jar = await cookies();
+  const session = await readSession(jar.get(SESSION_COOKIE)?.value);
+  jar.delete(SESSION_COOKIE);
+  if (session !== undefined) await disconnect({ sub: session.sub });
 }

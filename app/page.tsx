@@ -1,10 +1,13 @@
+import { cookies } from "next/headers";
 import Link from "next/link";
 import { notFound } from "next/navigation";
+import { AccountChannel } from "@/components/account-channel";
 import { PrivateChannel } from "@/components/private-channel";
 import { Quickstart } from "@/components/quickstart";
 import { StreamBadge } from "@/components/stream-badge";
 import { getConfig } from "@/lib/server/config";
 import { mintDemoVisitorToken } from "@/lib/server/demo";
+import { readSession, SESSION_COOKIE } from "@/lib/server/sessions";
 import { DEFAULT_CHANNEL, isValidChannel } from "@/lib/sse/channel";
 import { PRIVATE_DEMO_CHANNEL } from "@/lib/sse/demo";
 
@@ -26,6 +29,10 @@ export default async function HomePage({ searchParams }: { searchParams: SearchP
   // The token travels in an Authorization header, never in the URL (see PrivateChannel);
   // `members=1` adds who joins and leaves.
   const privateUrl = `/stream?channel=${PRIVATE_DEMO_CHANNEL}&members=1`;
+  // The sign-in recipe: a session cookie opens the user's own `user-<name>` channel.
+  const session = await readSession((await cookies()).get(SESSION_COOKIE)?.value).catch(
+    () => undefined,
+  );
   return (
     <main className="mx-auto flex max-w-2xl flex-col gap-6 px-4 py-12">
       <header>
@@ -54,6 +61,7 @@ export default async function HomePage({ searchParams }: { searchParams: SearchP
       </header>
       <Quickstart streamUrl={streamUrl} />
       <PrivateChannel streamUrl={privateUrl} channel={PRIVATE_DEMO_CHANNEL} token={token} />
+      <AccountChannel sub={session?.sub} />
     </main>
   );
 }

@@ -74,6 +74,8 @@ export interface EventSourceState {
   status: EventSourceStatus;
   /** The last error (the server's message when it gave one); cleared on open. */
   error: string | null;
+  /** The server's error code (`login_required`, `token_expired`, `unauthorized`, …). */
+  errorCode: string | null;
   /** The id of the last event received, which a reconnect resumes after. */
   lastEventId: string | null;
   /** How many `reset` events arrived (gaps history could not fill). */
@@ -204,6 +206,7 @@ export function useEventSource(
     () => ({
       status: state.status,
       error: state.error,
+      errorCode: state.errorCode,
       lastEventId: state.lastEventId,
       attempt: state.attempt,
       retryAt: state.retryAt,

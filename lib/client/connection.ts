@@ -6,7 +6,7 @@ import {
   type StreamEvent,
   type StreamState,
 } from "@/lib/client/stream-state";
-import { POSITION_EVENT } from "@/lib/sse/events";
+import { END_EVENT, POSITION_EVENT } from "@/lib/sse/events";
 import {
   channelOfId,
   compareStreamIds,
@@ -46,6 +46,20 @@ export interface StreamConnectionOptions {
   random?: () => number;
   /** Heartbeat interval assumed until the server announces its own (ms, 15000). */
   heartbeatMs?: number;
+  /**
+   * The server refused these channels for good (400/401/403, or ended the stream with
+   * `end` `{"reason":"unauthorized"}`). True: the caller takes over (splits the refused
+   * channels off and reconnects the rest) and this connection closes without a word; false
+   * or absent: it reports `closed` with the server's error.
+   */
+  onRefused?(refusal: Refusal): boolean;
+}
+
+/** A refusal for good, as the server gave it. */
+export interface Refusal {
+  status: number;
+  code: string | null;
+  message: string;
 }
 
 /** A connection is dead after this many heartbeat intervals without a byte. */
@@ -82,6 +96,10 @@ export class StreamConnection {
   /** A fresh token was asked for after a refusal: a second refusal stops. */
   private tokenRetried = false;
   private stopped = false;
+  /** Stopped by the server's refusal (not `close`): the page may ask again (`reconnect`). */
+  private refusedForGood = false;
+  /** The stream said `end` `{"reason":"unauthorized"}`: its clean end is a refusal. */
+  private endedUnauthorized = false;
 
   constructor(private readonly options: StreamConnectionOptions) {
     this.positions = new Map(options.positions);
@@ -115,9 +133,15 @@ export class StreamConnection {
     this.setState({ status: "closed", retryAt: null });
   }
 
-  /** Drops the connection and opens a new one at once that resumes where this one was. */
+  /**
+   * Drops the connection and opens a new one at once that resumes where this one was; after
+   * a refusal, this is the page asking again (a login came back).
+   */
   reconnect(): void {
-    if (this.stopped) return;
+    if (this.stopped && !this.refusedForGood) return;
+    this.stopped = false;
+    this.refusedForGood = false;
+    this.tokenRetried = false;
     this.teardown();
     void this.connect();
   }
@@ -235,9 +259,22 @@ export class StreamConnection {
       this.retryLater(message, code, retryAfter);
       return;
     }
+    this.refuse({ status: response.status, code, message });
+  }
+
+  /** Stops for good after a refusal: the caller splits it, or it reports `closed`. */
+  private refuse(refusal: Refusal): void {
     this.stopped = true;
+    this.refusedForGood = true;
     this.abort = null;
-    this.setState({ status: "closed", retryAt: null, error: message, errorCode: code });
+    this.clock.clearTimeout(this.watchdog);
+    if (this.options.channels.length > 1 && this.options.onRefused?.(refusal)) return;
+    this.setState({
+      status: "closed",
+      retryAt: null,
+      error: refusal.message,
+      errorCode: refusal.code,
+    });
   }
 
   private async read(body: ReadableStream<Uint8Array>, abort: AbortController): Promise<void> {
@@ -256,6 +293,7 @@ export class StreamConnection {
       },
     });
     this.tokenRetried = false;
+    this.endedUnauthorized = false;
     this.lastByteAt = this.clock.now();
     this.setState({ status: "open", attempt: 0, retryAt: null, error: null, errorCode: null });
     this.armWatchdog();
@@ -274,7 +312,10 @@ export class StreamConnection {
       return;
     }
     if (abort.signal.aborted) return;
-    if (cleanEnd) {
+    if (cleanEnd && this.endedUnauthorized) {
+      // Access ended (a logout): not retried until the page asks again.
+      this.refuse({ status: 401, code: "unauthorized", message: "access to the channel ended" });
+    } else if (cleanEnd) {
       this.abort = null;
       this.clock.clearTimeout(this.watchdog);
       this.schedule(cleanEndDelay(this.random));
@@ -310,6 +351,9 @@ export class StreamConnection {
       this.setState({ lastEventId: id });
     }
     const type = message.event || "message";
+    if (type === END_EVENT && endReason(message.data) === "unauthorized") {
+      this.endedUnauthorized = true;
+    }
     this.options.onEvent({
       type,
       data: message.data,
@@ -358,5 +402,13 @@ export class StreamConnection {
     if (silentMs <= this.heartbeatMs * SILENCE_FACTOR) return false;
     this.retryLater(`no data for ${Math.round(silentMs / 1000)} s`, "silent");
     return true;
+  }
+}
+
+function endReason(data: string): unknown {
+  try {
+    return (JSON.parse(data) as { reason?: unknown } | null)?.reason;
+  } catch {
+    return undefined;
   }
 }

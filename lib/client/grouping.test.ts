@@ -30,3 +30,30 @@ describe("groupStreams", () => {
     expect([...streams.keys()][0]).toBe("public\n/stream\na\nb");
   });
 });
+
+describe("groupStreams by access", () => {
+  it("gives each access group its own stream, and each isolated channel its own", () => {
+    const wants = {
+      maxChannels: 0,
+      urls: new Map([
+        [
+          "/stream",
+          {
+            wanted: [
+              { channels: ["sse", "news", "x"], rewind: 0, auth: false },
+              { channels: ["orders", "carts"], rewind: 0, auth: false, access: "session" },
+            ],
+          },
+        ],
+      ]),
+    };
+    expect([...groupStreams([wants], new Set(["/stream\nx"])).entries()]).toEqual([
+      ["public\n/stream\nnews\nsse", { url: "/stream", channels: ["news", "sse"], auth: false }],
+      [
+        "access:session\n/stream\ncarts\norders",
+        { url: "/stream", channels: ["carts", "orders"], auth: false },
+      ],
+      ["solo\n/stream\nx", { url: "/stream", channels: ["x"], auth: false }],
+    ]);
+  });
+});

@@ -97,6 +97,45 @@ describe("StreamHost", () => {
   });
 });
 
+describe("StreamHost refusals", () => {
+  it("splits a refused channel off a shared stream: only its listeners hear of it, the rest resume at once", async () => {
+    // `gated` is refused (a login went away), alone or in company; `sse` is public.
+    const script = await scriptedServer([], (req, res) => {
+      const gated = (req.url ?? "").includes("channel=gated");
+      if (gated) {
+        res.writeHead(401, { "Content-Type": "application/json" });
+        res.end(
+          req.method === "HEAD"
+            ? undefined
+            : '{"error":{"code":"login_required","message":"log in"}}',
+        );
+        return;
+      }
+      if (req.method === "HEAD") return void res.writeHead(200).end();
+      sse(EVENT(Number(String(req.headers["last-event-id"] ?? "0").split("-")[0]) + 1))(req, res);
+    });
+    const host = new StreamHost({ random: () => 0 });
+    const { got, subscribe, shown } = clients(host, script.url);
+    subscribe("tab1", [{ channels: ["sse"] }]);
+    subscribe("tab2", [{ channels: ["gated"] }]);
+    await until(() => shown("tab1").length > 0);
+    const states = (id: string) =>
+      (got.get(id) ?? []).flatMap((m) => (m.type === "state" ? [m] : []));
+    await until(() => states("tab2").some((m) => m.state.status === "closed"));
+    const closed = states("tab2").find((m) => m.state.status === "closed");
+    expect(closed?.channels).toEqual(["gated"]);
+    expect(closed?.state.errorCode).toBe("login_required");
+    // The shared stream was refused, then each channel probed, then `sse` alone resumed.
+    expect(script.requests.map((r) => r.url)).toEqual(
+      expect.arrayContaining(["/stream?channel=gated&channel=sse", "/stream?channel=sse"]),
+    );
+    expect(states("tab1").every((m) => m.state.status !== "closed")).toBe(true);
+    expect(states("tab1").every((m) => m.state.error === null)).toBe(true);
+    expect(host.connectionCount()).toBe(2);
+    host.close();
+  });
+});
+
 describe("RecentEvents", () => {
   const event = (n: number, channel = "a"): StreamEvent => ({
     type: "message",

@@ -1,5 +1,6 @@
 import { type Clock, StreamConnection } from "@/lib/client/connection";
 import { groupStreams, type WantedStream } from "@/lib/client/grouping";
+import { probeRefused } from "@/lib/client/probe";
 import type { ClientMessage, HostMessage, WantedChannels } from "@/lib/client/protocol";
 import { RecentEvents } from "@/lib/client/recent-events";
 import type { StreamEvent, StreamState } from "@/lib/client/stream-state";
@@ -8,8 +9,12 @@ import { compareStreamIds } from "@/lib/sse/ids";
 /**
  * Holds the streams of every client (tab) it serves: the union of what they listen to,
  * grouped into as few connections as the server allows (public channels together, each
- * token-bearing set apart, so a refused token cannot cut the public ones), and fans events
- * out to the clients that want them. One per SharedWorker, leader tab, or lone tab.
+ * access group and each token-bearing set apart, so a refused token cannot cut the public
+ * ones), and fans events out to the clients that want them. When the server refuses a
+ * stream of several channels anyway (a login-gated channel among public ones), the refused
+ * channels are found, set apart and reported to their own listeners only; the rest
+ * reconnect together at once, resuming where they were. One per SharedWorker, leader tab,
+ * or lone tab.
  */
 
 interface ClientEntry {
@@ -20,6 +25,7 @@ interface ClientEntry {
 }
 
 interface Hosted {
+  key: string;
   url: string;
   channels: string[];
   auth: boolean;
@@ -27,6 +33,8 @@ interface Hosted {
   /** The clients it serves already: a client new to it may need catching up. */
   members: Set<string>;
   recent: RecentEvents;
+  /** Replaced by a regroup: its closing says nothing (its channels live on elsewhere). */
+  retired?: boolean;
 }
 
 export interface StreamHostOptions {
@@ -40,6 +48,8 @@ export interface StreamHostOptions {
 export class StreamHost {
   private readonly clients = new Map<string, ClientEntry>();
   private readonly hosted = new Map<string, Hosted>();
+  /** `url\nchannel` of channels the server refused in company: each gets its own stream. */
+  private readonly isolated = new Set<string>();
   private readonly tokenRequests = new Map<number, (token: string | null) => void>();
   private nextRequestId = 1;
   private reconcileQueued = false;
@@ -117,7 +127,7 @@ export class StreamHost {
   }
 
   private reconcile(): void {
-    const desired = groupStreams(this.clients.values());
+    const desired = groupStreams(this.clients.values(), this.isolated);
     // Where each channel stands now, before connections close.
     const known = new Map<string, string>();
     for (const hosted of this.hosted.values()) {
@@ -127,6 +137,7 @@ export class StreamHost {
     }
     for (const [key, hosted] of this.hosted) {
       if (desired.has(key)) continue;
+      hosted.retired = true;
       hosted.connection.close();
       this.hosted.delete(key);
     }
@@ -136,6 +147,7 @@ export class StreamHost {
       else if (!this.welcome(existing)) {
         // A client further behind than the log reaches: resume the stream from its
         // position; the clients ahead of it drop what they already had.
+        existing.retired = true;
         existing.connection.close();
         this.hosted.delete(key);
         for (const channel of want.channels) known.delete(`${want.url}\n${channel}`);
@@ -203,6 +215,7 @@ export class StreamHost {
       }
     }
     const hosted: Hosted = {
+      key,
       url: want.url,
       channels: want.channels,
       auth: want.auth,
@@ -214,6 +227,7 @@ export class StreamHost {
         getToken: want.auth ? (channels) => this.requestToken(want.url, channels) : undefined,
         onEvent: (event) => this.broadcastEvent(hosted, event),
         onState: (state) => this.broadcastState(hosted, state),
+        onRefused: () => this.split(hosted),
         fetch: this.options.fetch,
         clock: this.options.clock,
         random: this.options.random,
@@ -226,6 +240,28 @@ export class StreamHost {
     }
     this.hosted.set(key, hosted);
     hosted.connection.start();
+  }
+
+  /**
+   * A stream of several channels was refused: which channels the server refuses is found
+   * (a HEAD each), those are set apart, and the stream is regrouped without them. Nothing
+   * is reported to the others' listeners meanwhile; their new stream resumes where this one
+   * stood.
+   */
+  private split(hosted: Hosted): boolean {
+    const fetchFn = this.options.fetch ?? fetch;
+    const token = hosted.auth
+      ? (channels: readonly string[]) => this.requestToken(hosted.url, channels)
+      : undefined;
+    void probeRefused(hosted.url, hosted.channels, fetchFn, token).then((refused) => {
+      if (this.hosted.get(hosted.key) !== hosted) return; // regrouped meanwhile
+      // None refused alone (access changed meanwhile): each is set apart, to find out.
+      for (const channel of refused.length > 0 ? refused : hosted.channels) {
+        this.isolated.add(`${hosted.url}\n${channel}`);
+      }
+      this.reconcile();
+    });
+    return true;
   }
 
   /** The clients that want something `hosted` carries (of `channel`, when given). */
@@ -260,6 +296,7 @@ export class StreamHost {
   }
 
   private broadcastState(hosted: Hosted, state: StreamState): void {
+    if (hosted.retired) return;
     const message: HostMessage = {
       type: "state",
       url: hosted.url,

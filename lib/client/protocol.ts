@@ -13,6 +13,11 @@ export interface WantedChannels {
   rewind: number;
   /** The tab supplies tokens for these (they travel in their own stream). */
   auth: boolean;
+  /**
+   * An app-defined access group (e.g. `"session"` for channels a login cookie opens): its
+   * channels travel in a stream of their own, so its refusal cuts no other channel.
+   */
+  access?: string;
 }
 
 export type ClientMessage =

@@ -9,6 +9,7 @@ import {
 import { getConfig } from "@/lib/server/config";
 import { HttpError, type RequestLike, sameSecret } from "@/lib/server/http";
 import { refuseRevoked } from "@/lib/server/revocation";
+import { readSession } from "@/lib/server/sessions";
 import { assertChannel, parseChannels } from "@/lib/sse/channel";
 
 /** The cookie a page can set instead of `?token=`. */
@@ -112,9 +113,11 @@ export interface Access {
  * Access control for streams, in one place (Flask-SSE's `@sse.before_request`, built in).
  * Throw an HttpError to deny; return to allow, with `expiresAt` when access ends (a stream
  * then ends at that time with a reason, so the page refreshes its token and resumes).
- * Replace or extend the default policy here, e.g. check the user's session for `user-<id>`:
- * it may return a promise (an async check); the default answers public channels at once,
- * without one, because it runs for every connection.
+ * Access without `expiresAt` (a cookie, a session) is asked again every
+ * SSE_REAUTHORIZE_SECONDS, and the stream ends with `end` `{"reason":"unauthorized"}` when
+ * this refuses. Replace or extend the rules here; it may return a promise (an async check);
+ * the default answers public channels at once, without one, because it runs for every
+ * connection.
  */
 export function authorize(
   request: RequestLike,
@@ -122,7 +125,34 @@ export function authorize(
   query = new URL(request.url).searchParams,
 ): Access | Promise<Access> {
   const context: AuthorizeContext = { request, channels, token: readToken(request, query) };
-  return requireChannelTokens(context);
+  const own = channels.filter((channel) => channel.startsWith(USER_CHANNEL_PREFIX));
+  if (own.length === 0) return requireChannelTokens(context);
+  return requireOwnSession(request, own, requireChannelTokens(context));
+}
+
+/** Channels of one signed-in user: `user-<sub>` (the sign-in recipe, `sessions.ts`). */
+export const USER_CHANNEL_PREFIX = "user-";
+
+/**
+ * An app rule (the sign-in recipe): `user-<sub>` channels are open to that signed-in user
+ * only, by the session cookie. No token's `exp` bounds it: it is asked again on a cadence.
+ * @throws HttpError 401 `login_required` without a session, 403 for another user's channel.
+ */
+async function requireOwnSession(
+  request: RequestLike,
+  own: string[],
+  tokens: Access | Promise<Access>,
+): Promise<Access> {
+  const session = await readSession(request);
+  if (session === undefined) {
+    throw new HttpError(401, "login_required", `channel ${own[0]} needs a signed-in user`);
+  }
+  const denied = own.find((channel) => channel !== `${USER_CHANNEL_PREFIX}${session.sub}`);
+  if (denied !== undefined) {
+    throw new HttpError(403, "channel_forbidden", `channel ${denied} is another user's`);
+  }
+  const granted = await tokens;
+  return { ...granted, sub: granted.sub ?? session.sub, expiresAt: undefined };
 }
 
 /**

@@ -32,8 +32,12 @@ export const END_EVENT = "end";
 
 /** Data of the `end` event. */
 export interface EndData {
-  /** `token_revoked`: the token can no longer open streams (`disconnect`). */
-  reason: "token_expired" | "token_revoked";
+  /**
+   * `token_revoked`: the token can no longer open streams (`disconnect`); `unauthorized`:
+   * the app's rule (a session, a cookie) now refuses, e.g. after a logout. The browser
+   * client does not reconnect after `unauthorized` until the page asks again.
+   */
+  reason: "token_expired" | "token_revoked" | "unauthorized";
 }
 
 /**

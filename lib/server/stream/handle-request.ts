@@ -15,6 +15,7 @@ import { clientAddress } from "@/lib/server/rate-limit";
 import { watchRevocations } from "@/lib/server/revocation";
 import { singleton } from "@/lib/server/singleton";
 import { Outbox } from "@/lib/server/stream/outbox";
+import { watchAccess } from "@/lib/server/stream/reauthorize";
 import {
   countClient,
   countClientStreams,
@@ -79,16 +80,34 @@ export function handleStreamRequest(
     // Parsed once here: this runs for every connection.
     const query = new URL(request.url).searchParams;
     const { channels, access } = authorizedStreamChannels(request, query);
-    if (access instanceof Promise) {
-      return access
-        .then((granted) => admit(request, query, channels, granted, signal, overrides))
+    // Any thenable is awaited (a library's promise too): only a settled Access grants.
+    if (isThenable(access)) {
+      return Promise.resolve(access)
+        .then((granted) => admit(request, query, channels, grantOf(granted), signal, overrides))
         .catch(refuse);
     }
-    const admitted = admit(request, query, channels, access, signal, overrides);
+    const admitted = admit(request, query, channels, grantOf(access), signal, overrides);
     return admitted instanceof Promise ? admitted.catch(refuse) : admitted;
   } catch (error) {
     return refuse(error);
   }
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    (typeof value === "object" || typeof value === "function") &&
+    value !== null &&
+    typeof (value as { then?: unknown }).then === "function"
+  );
+}
+
+/**
+ * What `authorize` granted, checked: an object (an `Access`). Anything else is a bug in a
+ * custom rule, never access: thrown as an internal error (500, logged).
+ */
+function grantOf(value: unknown): Access {
+  if (typeof value === "object" && value !== null && !Array.isArray(value)) return value as Access;
+  throw new Error(`authorize() returned ${value === null ? "null" : typeof value}, not an Access`);
 }
 
 /** After access: limits, then the stream. Throws what `handleStreamRequest` turns into errors. */
@@ -119,9 +138,19 @@ function admit(
   const client = config.maxStreamsPerClient > 0 ? clientAddress(request.headers) : "";
   refuseOverLimits(client, config.maxStreamsPerClient, options.maxConnections);
   const identified = access.sub !== undefined || access.jti !== undefined;
+  // No token's `exp` bounds this access (an app rule's cookie or session): ask again.
+  const byRule = access.expiresAt === undefined;
   const opened = openStream(channels, readLastEventId(request, query), signal, options, {
     expiresAt: access.expiresAt,
-    holder: identified ? { sub: access.sub, jti: access.jti } : undefined,
+    holder: identified ? { sub: access.sub, jti: access.jti, byRule } : undefined,
+    recheck:
+      byRule && config.reauthorizeSeconds > 0
+        ? {
+            key: identityKey(request, channels),
+            check: () => authorizedStreamChannels(request, query).access,
+            everyMs: config.reauthorizeSeconds * 1000,
+          }
+        : undefined,
     client,
     rewind,
     noticeChannels,
@@ -179,10 +208,27 @@ const GONE: Omit<OpenStream, "headers" | "maxBacklogBytes"> = {
 /** An open stream before its response headers are known. */
 type OpenedStream = Omit<OpenStream, "headers">;
 
+/**
+ * The rule and identity a stream was admitted under: its channels and every credential a
+ * rule may read (cookie, authorization, `?token=`). Equal keys get one policy call a round.
+ */
+function identityKey(request: RequestLike, channels: readonly string[]): string {
+  const { headers } = request;
+  const token = new URL(request.url).searchParams.get("token") ?? "";
+  return [
+    channels.join(","),
+    headers.get("cookie") ?? "",
+    headers.get("authorization") ?? "",
+    token,
+  ].join("\0");
+}
+
 /** Who and what one stream is for, beyond the shared options. */
 interface StreamParty {
   expiresAt?: number;
-  holder?: { sub?: string; jti?: string };
+  holder?: { sub?: string; jti?: string; byRule: boolean };
+  /** Access an app rule granted, asked again on a cadence (`SSE_REAUTHORIZE_SECONDS`). */
+  recheck?: { key: string; check(): unknown; everyMs: number };
   client: string;
   rewind: number;
   noticeChannels: string[];
@@ -235,6 +281,14 @@ function openStream(
   const onAbort = () => outbox.close("client");
   track(outbox, options.heartbeatMs);
   countClient(party.client, 1);
+  const { recheck } = party;
+  if (recheck !== undefined) {
+    const unwatch = watchAccess(
+      { key: recheck.key, check: recheck.check, end: () => outbox.revoke() },
+      recheck.everyMs,
+    );
+    releases = [unwatch];
+  }
   signal.addEventListener("abort", onAbort, { once: true });
   const opened = (): OpenedStream => {
     // The client may have left while we subscribed and replayed: it was cleaned up already.
@@ -251,7 +305,7 @@ function openStream(
         ? undefined
         : watchMembers(channels.filter(isPrivateChannel));
     if (joined !== undefined || watching !== undefined) {
-      releases = [joined ?? noop, watching ?? noop];
+      releases = [...(releases ?? []), joined ?? noop, watching ?? noop];
     }
     // The same bytes for every stream: encoded once.
     const { retryMs, heartbeatMs } = options;

@@ -11,6 +11,9 @@ const TOKEN_EXPIRED_FRAME = frameBytes(
 const TOKEN_REVOKED_FRAME = frameBytes(
   encodeEvent({ type: END_EVENT, data: { reason: "token_revoked" } satisfies EndData }),
 );
+const UNAUTHORIZED_FRAME = frameBytes(
+  encodeEvent({ type: END_EVENT, data: { reason: "unauthorized" } satisfies EndData }),
+);
 
 /** How an outbox writes: the bounds and timers of one stream. */
 export interface OutboxOptions {
@@ -20,8 +23,11 @@ export interface OutboxOptions {
   maxStreamSeconds: number;
   /** When the stream's access ends (its token's expiry, ms since the epoch), if it does. */
   expiresAt?: number;
-  /** Whose token opened it (`sub`, `jti`), so a revocation can end it. */
-  holder?: { sub?: string; jti?: string };
+  /**
+   * Who holds it (`sub`, `jti`), so a revocation can end it; `byRule` when an app rule (a
+   * cookie, a session), not a token, admitted it.
+   */
+  holder?: { sub?: string; jti?: string; byRule?: boolean };
 }
 
 /** Why an outbox closed: the client left, the stream ended cleanly, or it was dropped. */
@@ -97,9 +103,13 @@ export class Outbox {
     return this.options.holder;
   }
 
-  /** Ends the stream because its token was revoked; the page then needs a new one. */
+  /**
+   * Ends the stream because its access was withdrawn: `token_revoked` (the page needs a new
+   * token) or, for a stream an app rule admitted, `unauthorized` (a logout: the client does
+   * not come back until the page asks again). Then `retry: 0`.
+   */
   revoke(): void {
-    this.end(TOKEN_REVOKED_FRAME);
+    this.end(this.options.holder?.byRule === false ? TOKEN_REVOKED_FRAME : UNAUTHORIZED_FRAME);
   }
 
   /** Ends the stream exactly at `expiresAt` (no jitter: the token says until when). */

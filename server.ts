@@ -118,6 +118,8 @@ async function serve(settings: SseConfig): Promise<void> {
     console.warn("[next-sse] no stream host registered: /stream is served by its route handler");
   }
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    // Pipelined behind a stream on this connection: never run (its answer could never go).
+    if (registered?.received(req.socket)) return;
     if (screen(req, res, settings.trustProxy)) return;
     if (host !== undefined && isStreamRequest(req)) host.serve(req, res);
     else void handle(req, res);

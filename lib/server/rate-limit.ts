@@ -52,6 +52,34 @@ export function clientAddress(
   return entries[Math.max(0, entries.length - Math.max(1, trustedHops))].trim() || "unknown";
 }
 
+// Loopback and private ranges (IPv4, IPv4-mapped IPv6, IPv6 loopback and ULA): where a
+// proxy of yours connects from.
+const PRIVATE_ADDRESS =
+  /^(?:::ffff:)?(?:127\.|10\.|192\.168\.|172\.(?:1[6-9]|2\d|3[01])\.)|^::1$|^f[cd][0-9a-f]{2}:/i;
+
+/**
+ * Says once, in the log, that one loopback or private address holds more than half of the
+ * per-client stream limit while no proxy is trusted: behind a proxy of yours every client
+ * is the proxy, and the whole site would get SSE_MAX_STREAMS_PER_CLIENT streams. True when
+ * it said so (this time).
+ */
+export function warnIfOneProxy(
+  client: string,
+  streams: number,
+  perClient: number,
+  trustedHops = getConfig().trustProxy,
+): boolean {
+  if (trustedHops > 0 || perClient === 0 || streams <= perClient / 2) return false;
+  if (!PRIVATE_ADDRESS.test(client)) return false;
+  const warned = singleton("proxy-crowd-warning", () => ({ said: false }));
+  if (warned.said) return false;
+  warned.said = true;
+  console.warn(
+    `[next-sse] one private address holds ${streams} streams (the per-client limit is ${perClient}): behind a proxy of yours every client is the proxy; set SSE_TRUST_PROXY to the number of proxies in front`,
+  );
+  return true;
+}
+
 /**
  * Counts a request of this client in `bucket`; 0 per minute means no limit.
  * @throws HttpError 429 with Retry-After past `perMinute`.

@@ -8,12 +8,13 @@ describe("warnings at start", () => {
     const unsafe = parseConfig({ SSE_CORS_ORIGINS: "*" });
     expect(warnAboutUnsafeSettings(unsafe, "development")).toEqual([]);
     const warnings = warnAboutUnsafeSettings(unsafe, "production");
-    expect(warnings).toHaveLength(4);
+    expect(warnings).toHaveLength(5);
     expect(warnings.join("\n")).toMatch(
-      /SSE_DEMO[\s\S]*SSE_SECRET[\s\S]*SSE_METRICS_TOKEN[\s\S]*SSE_CORS_ORIGINS/,
+      /SSE_DEMO[\s\S]*SSE_SECRET[\s\S]*SSE_METRICS_TOKEN[\s\S]*SSE_TRUST_PROXY[\s\S]*SSE_CORS_ORIGINS/,
     );
-    expect(warn).toHaveBeenCalledTimes(4);
+    expect(warn).toHaveBeenCalledTimes(5);
     const safe = parseConfig({
+      SSE_TRUST_PROXY: "1",
       SSE_DEMO: "off",
       SSE_SECRET: "x".repeat(32),
       SSE_METRICS_TOKEN: "m".repeat(16),

@@ -47,6 +47,11 @@ export function warnAboutUnsafeSettings(config: SseConfig, env = process.env.NOD
   if (config.metricsToken === undefined) {
     warnings.push("SSE_METRICS_TOKEN is not set: /api/metrics is open to anyone");
   }
+  if (config.trustProxy === 0) {
+    warnings.push(
+      "SSE_TRUST_PROXY is 0: each client is the address it connects from, so behind a proxy of yours every client is the proxy, one client for SSE_MAX_STREAMS_PER_CLIENT (set SSE_TRUST_PROXY=1 there)",
+    );
+  }
   if (config.corsOrigins.includes("*")) {
     warnings.push("SSE_CORS_ORIGINS=* lets any site read public streams (without cookies)");
   }

@@ -23,16 +23,29 @@ function endSocket(this: Socket): void {
 /**
  * Takes a new connection of the production server: reads its first bytes, serves a plain
  * `/stream` request itself, and hands any other connection to Node's HTTP server as if it
- * had never been touched (the bytes are put back first).
+ * had never been touched (the bytes are put back first). The headers timeout runs from the
+ * connection's start, not from the hand-off: Node's own clock for it starts again there,
+ * so the intake keeps the socket on its sweep until Node has read a whole request head
+ * (`headReceived`).
  */
 export function takeConnection(socket: Socket, routes: IntakeRoutes): void {
   // An error before the first byte (a reset) has nobody else to catch it yet.
   socket.on("error", ignore);
-  awaitFirstBytes(socket, routes.headersTimeoutMs);
-  socket.once("data", (chunk: Buffer) => {
+  awaitHead(socket, routes.headersTimeoutMs);
+  // Gone before its first byte (a connect-then-close, a port scan): let go of it now, as
+  // Node's server would, instead of at the sweep (a descriptor each meanwhile).
+  const leftEarly = () => {
     silentSockets().until.delete(socket);
+    socket.destroy();
+  };
+  socket.once("end", leftEarly);
+  socket.once("close", leftEarly);
+  socket.once("data", (chunk: Buffer) => {
+    socket.removeListener("end", leftEarly);
+    socket.removeListener("close", leftEarly);
     const head = parseRequestHead(chunk);
     if (head === undefined) {
+      // Still on the sweep: until Node reports a whole head, the original deadline holds.
       socket.pause();
       socket.unshift(chunk);
       socket.removeListener("error", ignore);
@@ -40,15 +53,23 @@ export function takeConnection(socket: Socket, routes: IntakeRoutes): void {
       socket.resume();
       return;
     }
-    // The request is all read: what follows is ignored.
+    silentSockets().until.delete(socket);
+    // The request is all read: what follows is neither parsed nor kept (flowing, no
+    // listener), so nothing pipelined behind the stream runs.
     socket.on("end", endSocket);
     routes.serveStream(socket, head);
   });
 }
 
+/** Node's HTTP server read a whole request head on `socket`: its timeouts take over. */
+export function headReceived(socket: Socket): void {
+  silentSockets().until.delete(socket);
+}
+
 /**
- * Connections that have sent nothing yet, and until when they may: one sweep closes those
- * silent past the headers timeout (a timer per socket would stay on it for the stream's life).
+ * Connections that have not sent a whole request head yet, and until when they may: one
+ * sweep closes those past the headers timeout (a timer per socket would stay on it for the
+ * stream's life).
  */
 const silentSockets = () =>
   singleton("silent-sockets", () => ({
@@ -56,7 +77,7 @@ const silentSockets = () =>
     sweep: undefined as NodeJS.Timeout | undefined,
   }));
 
-function awaitFirstBytes(socket: Socket, timeoutMs: number): void {
+function awaitHead(socket: Socket, timeoutMs: number): void {
   const silent = silentSockets();
   silent.until.set(socket, Date.now() + timeoutMs);
   if (silent.sweep !== undefined) return;

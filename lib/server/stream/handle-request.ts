@@ -11,7 +11,7 @@ import {
   SSE_HEADERS,
 } from "@/lib/server/http";
 import { joinMembers, watchMembers } from "@/lib/server/members";
-import { clientAddress } from "@/lib/server/rate-limit";
+import { clientAddress, warnIfOneProxy } from "@/lib/server/rate-limit";
 import { watchRevocations } from "@/lib/server/revocation";
 import { singleton } from "@/lib/server/singleton";
 import { Outbox } from "@/lib/server/stream/outbox";
@@ -137,6 +137,8 @@ function admit(
   // Counted per client only where a per-client limit applies (the address costs a syscall).
   const client = config.maxStreamsPerClient > 0 ? clientAddress(request.headers) : "";
   refuseOverLimits(client, config.maxStreamsPerClient, options.maxConnections);
+  if (client !== "")
+    warnIfOneProxy(client, countClientStreams(client) + 1, config.maxStreamsPerClient);
   const identified = access.sub !== undefined || access.jti !== undefined;
   // No token's `exp` bounds this access (an app rule's cookie or session): ask again.
   const byRule = access.expiresAt === undefined;

@@ -52,7 +52,9 @@ export function parseRequestHead(chunk: Buffer): RequestHead | undefined {
     const colon = line.indexOf(":");
     if (colon <= 0) return undefined; // also a folded line (starts with a space)
     const name = line.slice(0, colon).toLowerCase();
-    const value = line.slice(colon + 1).trim();
+    // Optional whitespace is space and tab only (RFC 9110 5.6.3): `trim()` would also strip
+    // CR, LF, VT, FF and NBSP, and serve what Node's parser refuses.
+    const value = stripOws(line.slice(colon + 1));
     if (!TOKEN.test(name) || !FIELD_VALUE.test(value)) return undefined;
     if (headers.has(name) || LEFT_TO_NODE.has(name)) return undefined;
     headers.set(name, value);
@@ -60,6 +62,14 @@ export function parseRequestHead(chunk: Buffer): RequestHead | undefined {
   // HTTP/1.1 requires Host; Node answers its absence with 400.
   if (!headers.has("host")) return undefined;
   return { method: method as RequestHead["method"], target, headers };
+}
+
+function stripOws(value: string): string {
+  let start = 0;
+  let end = value.length;
+  while (start < end && (value[start] === " " || value[start] === "\t")) start++;
+  while (end > start && (value[end - 1] === " " || value[end - 1] === "\t")) end--;
+  return value.slice(start, end);
 }
 
 /**
@@ -78,7 +88,11 @@ export function toRequestLike(
     headers: {
       get: (name) => {
         const key = name.toLowerCase();
-        if (key === "x-forwarded-for" && peer !== undefined) return peer() ?? "";
+        if (peer !== undefined) {
+          // No proxy of ours: the client's own forwarding headers are not believed.
+          if (key === "x-forwarded-for") return peer() ?? "";
+          if (key === "x-forwarded-host" || key === "x-forwarded-proto") return null;
+        }
         return headers.get(key) ?? null;
       },
     },

@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import { getConfig } from "@/lib/server/config";
 import type { RequestLike } from "@/lib/server/http";
-import { takeConnection } from "@/lib/server/stream/connection-intake";
+import { headReceived, takeConnection } from "@/lib/server/stream/connection-intake";
 import { handleStreamRequest } from "@/lib/server/stream/handle-request";
 import {
   type RequestHead,
@@ -13,6 +13,7 @@ import {
 } from "@/lib/server/stream/http1";
 import { drainStreams, ownShutdown } from "@/lib/server/stream/registry";
 import {
+  carriesStream,
   closeSignal,
   type StreamResult,
   type StreamSignal,
@@ -35,6 +36,12 @@ export interface NodeStreamHost {
    * A connection that sends nothing is closed after `headersTimeoutMs`, as Node's would be.
    */
   accept(socket: Socket, toHttp: (socket: Socket) => void, headersTimeoutMs: number): void;
+  /**
+   * Node's HTTP server read a request on `socket`. True when the request must not run: it
+   * was pipelined behind a stream on the same connection (the socket then stops being read,
+   * so nothing more behind it is parsed or kept).
+   */
+  received(socket: Socket): boolean;
   /** The server closes its listener on SIGTERM and drains: no handler of our own. */
   claimShutdown(): void;
   /** Ends every stream with a reconnect hint; resolves when none is left, or at the timeout. */
@@ -84,11 +91,11 @@ function answer(
 
 /** The raw adapter: parse, call the stream core, write. */
 function serveHead(socket: Socket, head: RequestHead): void {
-  const peer = getConfig().trustProxy ? undefined : () => socket.remoteAddress;
+  const peer = getConfig().trustProxy > 0 ? undefined : () => socket.remoteAddress;
   answer(
     toRequestLike(head, peer),
     closeSignal(socket),
-    (result) => writeSocketResponse(socket, result),
+    (result) => writeSocketResponse(socket, result, head.method === "HEAD"),
     () => {
       const type: [string, string] = ["Content-Type", "application/json"];
       const error = responseHead(500, [type], Buffer.byteLength(INTERNAL_ERROR)) + INTERNAL_ERROR;
@@ -103,6 +110,12 @@ export function registerNodeStreamHost(): void {
     serve,
     accept: (socket, toHttp, headersTimeoutMs) =>
       takeConnection(socket, { toHttp, headersTimeoutMs, serveStream: serveHead }),
+    received: (socket) => {
+      headReceived(socket);
+      if (!carriesStream(socket)) return false;
+      socket.pause();
+      return true;
+    },
     claimShutdown: ownShutdown,
     drain: () => drainStreams(getConfig().shutdownTimeoutMs),
   };

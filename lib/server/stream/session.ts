@@ -225,15 +225,20 @@ export class Session {
       if (gaps.length > 0) this.pushReset(gaps);
       let unfinished: string[] = [];
       let replayedBytes = 0;
+      // A page is bounded in bytes too: 100 large events would otherwise sit unread in a
+      // web stream's queue (the route handler's sink) past the slow-consumer bound.
+      let budget = this.maxBufferedBytes / 2;
       channels.forEach((channel, i) => {
         const replay = replays[i];
         // A gap or no position: start from what this read says (a rewind's events, then
         // its newest id), not from the old position.
         const fresh = gaps.includes(channel) || !this.positions.has(channel);
         if (fresh) this.positions.delete(channel);
-        replayedBytes += this.replay(channel, replay);
+        const { bytes, cut } = this.replay(channel, replay, budget);
+        replayedBytes += bytes;
+        budget -= bytes;
         if (fresh && !this.positions.has(channel)) this.positions.set(channel, replay.lastId);
-        if (hasMore(replay)) unfinished.push(channel);
+        if (cut || hasMore(replay)) unfinished.push(channel);
       });
       firstPage?.();
       while (unfinished.length > 0 || this.bufferOverflowed) {
@@ -249,6 +254,7 @@ export class Session {
         );
         if (this.closed) return;
         const next: string[] = [];
+        let pageBudget = this.maxBufferedBytes / 2;
         unfinished.forEach((channel, i) => {
           const page = pages[i];
           if (page.gap) {
@@ -257,10 +263,17 @@ export class Session {
             this.positions.set(channel, page.lastId);
             return;
           }
-          replayedBytes += this.replay(channel, page);
-          if (hasMore(page)) next.push(channel);
+          const { bytes, cut } = this.replay(channel, page, pageBudget);
+          replayedBytes += bytes;
+          pageBudget -= bytes;
+          if (cut || hasMore(page)) next.push(channel);
         });
         unfinished = next;
+      }
+      // The last page read before live events count against the bound again.
+      if (replayedBytes > 0) {
+        await this.outbox.room();
+        if (this.closed) return;
       }
       for (const { frame, id, channel } of this.buffered) this.deliver(frame, id, channel);
       // Where the client stands, even when nothing was replayed.
@@ -289,16 +302,26 @@ export class Session {
   }
 
   /**
-   * Delivers replayed entries; returns their size in bytes. The position moves through the
-   * events moderation deleted too, so the next page starts after them.
+   * Delivers replayed entries, at least one and then as many as `budget` bytes allow;
+   * returns their size and whether some were left (`cut`: read again from the position).
+   * The position moves through the events moderation deleted too, so the next page starts
+   * after them.
    */
-  private replay(channel: string, { entries, through }: Replay): number {
+  private replay(
+    channel: string,
+    { entries, through }: Replay,
+    budget: number,
+  ): { bytes: number; cut: boolean } {
     let bytes = 0;
-    this.counters.replayed += entries.length;
+    let sent = 0;
     for (const entry of entries) {
+      if (sent > 0 && bytes + entry.frame.byteLength > budget) break;
       bytes += entry.frame.byteLength;
+      sent++;
       this.deliver(entry.frame, entry.id, channel);
     }
+    this.counters.replayed += sent;
+    if (sent < entries.length) return { bytes, cut: true };
     const position = this.positions.get(channel);
     if (
       through !== undefined &&
@@ -307,7 +330,7 @@ export class Session {
     ) {
       this.positions.set(channel, through);
     }
-    return bytes;
+    return { bytes, cut: false };
   }
 
   private pushReset(channels: string[]): void {

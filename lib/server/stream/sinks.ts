@@ -1,6 +1,7 @@
 import "server-only";
 import type { OutgoingHttpHeaders, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
+import { singleton } from "@/lib/server/singleton";
 import { responseHead } from "@/lib/server/stream/http1";
 
 /**
@@ -147,6 +148,7 @@ export function writeNodeResponse(res: ServerResponse, result: StreamResult): Pr
     result.cancel();
     return;
   }
+  streamSockets().add(socket);
   result.open(new ResponseSink(socket, res));
 }
 
@@ -155,13 +157,28 @@ export function writeNodeResponse(res: ServerResponse, result: StreamResult): Pr
  * `writeNodeResponse` with the response head written by hand, in the same buffer as the
  * first frames. The connection closes after the answer.
  */
-export function writeSocketResponse(socket: Socket, result: StreamResult): Promise<void> | void {
-  if (result instanceof Response) return writeSocketPlainResponse(socket, result);
+export function writeSocketResponse(
+  socket: Socket,
+  result: StreamResult,
+  head = false,
+): Promise<void> | void {
+  if (result instanceof Response) return writeSocketPlainResponse(socket, result, head);
   if (socket.destroyed) {
     result.cancel();
     return;
   }
   result.open(new SocketSink(socket, responseHead(200, Object.entries(result.headers))));
+}
+
+const streamSockets = () => singleton("stream-sockets", () => new WeakSet<Socket>());
+
+/**
+ * Whether a Node response on `socket` is a stream: the connection's answer never ends, so a
+ * request pipelined behind it must be neither run nor buffered (its answer would wait
+ * forever behind the stream).
+ */
+export function carriesStream(socket: Socket): boolean {
+  return streamSockets().has(socket);
 }
 
 /** A stream on a raw socket: one object per stream (a class, not six closures). */
@@ -236,12 +253,24 @@ class ResponseSink extends SocketSink {
   }
 }
 
-async function writeSocketPlainResponse(socket: Socket, result: Response): Promise<void> {
+/**
+ * A plain response on the raw socket. The answer to HEAD has the headers GET's would have
+ * (its Content-Length too) and no body, or a client reading it would take the body for the
+ * next response (RFC 9110 9.3.2).
+ */
+async function writeSocketPlainResponse(
+  socket: Socket,
+  result: Response,
+  isHead: boolean,
+): Promise<void> {
   const body = Buffer.from(await result.arrayBuffer());
   const head = responseHead(
     result.status,
     result.headers,
     result.body === null ? undefined : body.byteLength,
   );
-  if (!socket.destroyed) socket.end(Buffer.concat([Buffer.from(head, "latin1"), body]));
+  if (socket.destroyed) return;
+  socket.end(
+    isHead ? Buffer.from(head, "latin1") : Buffer.concat([Buffer.from(head, "latin1"), body]),
+  );
 }

@@ -168,17 +168,23 @@ test("400 past the channels-per-stream limit and for an over-long name", async (
   }
 });
 
-for (const kind of ["npm start", "next start"] as ServerKind[]) {
-  test.describe(`limits (${kind})`, () => {
+const LIMIT_KINDS: Array<{ kind: ServerKind; label: string; env: Record<string, string> }> = [
+  { kind: "npm start", label: "npm start", env: {} },
+  { kind: "npm start", label: "npm start, fast path off", env: { SSE_FAST_PATH: "off" } },
+  { kind: "next start", label: "next start", env: {} },
+];
+
+for (const { kind, label, env } of LIMIT_KINDS) {
+  test.describe(`limits (${label})`, () => {
     // The in-memory `npm start` of the global setup allows 4 streams, and its short-lived
-    // one ends streams after a second; `next start` gets the same two here.
+    // one ends streams after a second; the other ways of serving get the same two here.
     let limited: TestServer | undefined;
     let shortLived: TestServer | undefined;
     test.beforeAll(async () => {
-      if (kind === "npm start") return;
+      if (label === "npm start") return;
       [limited, shortLived] = await Promise.all([
-        startServer(kind, { SSE_MAX_CONNECTIONS: "4" }),
-        startServer(kind, { SSE_MAX_STREAM_SECONDS: "1" }),
+        startServer(kind, { SSE_MAX_CONNECTIONS: "4", ...env }),
+        startServer(kind, { SSE_MAX_STREAM_SECONDS: "1", ...env }),
       ]);
     });
     test.afterAll(() => Promise.all([limited?.stop(), shortLived?.stop()]));

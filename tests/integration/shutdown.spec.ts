@@ -38,13 +38,20 @@ function startRequest(port: number, path: string) {
   };
 }
 
-for (const kind of ["npm start", "next start"] as ServerKind[]) {
-  test(`${kind}: SIGTERM closes the listener, ends streams with a reconnect hint, drains health, and exits once they are gone`, async () => {
+const KINDS: Array<{ kind: ServerKind; label: string; env: Record<string, string> }> = [
+  { kind: "npm start", label: "npm start", env: {} },
+  { kind: "npm start", label: "npm start, fast path off", env: { SSE_FAST_PATH: "off" } },
+  { kind: "next start", label: "next start", env: {} },
+];
+
+for (const { kind, label, env } of KINDS) {
+  test(`${label}: SIGTERM closes the listener, ends streams with a reconnect hint, drains health, and exits once they are gone`, async () => {
     test.setTimeout(60_000);
     const server = await startServer(kind, {
       SSE_REDIS_URL: testEnv("TEST_REDIS_URL"),
       SSE_PUBLISH_TOKEN: TEST_PUBLISH_TOKEN,
       SSE_SHUTDOWN_TIMEOUT_MS: "20000",
+      ...env,
     });
     const channel = uniqueChannel("drain");
     const s = await openStream(`${server.url}/stream?channel=${channel}`);

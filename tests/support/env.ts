@@ -6,6 +6,7 @@ type TestVariable =
   | "MEMORY_APP_URL"
   | "SHORT_APP_URL"
   | "NEXT_APP_URL"
+  | "NODE_PATH_APP_URL"
   | "TEST_REDIS_URL"
   | "APP_PID";
 
@@ -46,12 +47,14 @@ export function testEnv(name: TestVariable): string {
 }
 
 /**
- * The two ways the app is served, on the main test Redis with the same settings: `npm
- * start` (the production server: `/stream` on the Node sink) and `next start` (the route
- * handler). Stream tests run against both; events are published through the app.
+ * The ways the app is served, on the main test Redis with the same settings: `npm start`
+ * (the production server: plain `/stream` requests read off the socket), the same with
+ * SSE_FAST_PATH=off (every stream through Node's HTTP server) and `next start` (the route
+ * handler). Stream tests run against each; events are published through the app.
  */
 export const STREAM_SERVERS = [
   { name: "npm start", url: () => testEnv("APP_URL") },
+  { name: "npm start, fast path off", url: () => testEnv("NODE_PATH_APP_URL") },
   { name: "next start", url: () => testEnv("NEXT_APP_URL") },
 ] as const;
 

@@ -7,7 +7,8 @@ import { startRedisServer } from "./redis-server";
  * Starts what the integration and end-to-end tests talk to, all on free loopback ports:
  * a private redis-server (or TEST_REDIS_URL), and the app as `npm start` on that Redis,
  * with Redis down, on the in-memory broker, and with streams that end every second (so
- * browsers reconnect and resume), plus `next start` beside the first with its settings.
+ * browsers reconnect and resume), plus `next start` and `npm start` with the fast path off
+ * beside the first with its settings.
  * Their URLs reach the tests as environment variables.
  */
 export default async function globalSetup(): Promise<() => Promise<void>> {
@@ -23,7 +24,7 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
     // Every test client is 127.0.0.1: the demo's per-client limit would count them as one.
     SSE_DEMO_PUBLISH_PER_MINUTE: "100000",
   };
-  const [app, down, memory, shortLived, nextApp] = await Promise.all([
+  const [app, down, memory, shortLived, nextApp, nodePath] = await Promise.all([
     startAppServer(mainSettings),
     startAppServer({
       SSE_REDIS_URL: `redis://127.0.0.1:${deadPort}`,
@@ -37,6 +38,8 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
       SSE_MAX_STREAM_SECONDS: "1",
     }),
     startNextServer(mainSettings),
+    // `npm start` with SSE_FAST_PATH=off: every stream through Node's HTTP server.
+    startAppServer({ ...mainSettings, SSE_FAST_PATH: "off" }),
   ]);
   process.env.TEST_REDIS_URL = redisUrl;
   process.env.APP_URL = app.url;
@@ -45,8 +48,11 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
   process.env.MEMORY_APP_URL = memory.url;
   process.env.SHORT_APP_URL = shortLived.url;
   process.env.NEXT_APP_URL = nextApp.url;
+  process.env.NODE_PATH_APP_URL = nodePath.url;
   return async () => {
-    await Promise.all([app.stop(), down.stop(), memory.stop(), shortLived.stop(), nextApp.stop()]);
+    await Promise.all(
+      [app, down, memory, shortLived, nextApp, nodePath].map((server) => server.stop()),
+    );
     await ownRedis?.stop();
   };
 }

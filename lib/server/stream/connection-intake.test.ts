@@ -69,4 +69,43 @@ describe("takeConnection", () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(200);
     expect(Date.now() - started).toBeLessThan(5000);
   });
+
+  it("lets go at once of connections closed before their first byte", async () => {
+    let server: Server | undefined;
+    const port = await listen({});
+    server = servers.at(-1);
+    const count = () =>
+      new Promise<number>((resolve) => server?.getConnections((_, n) => resolve(n)));
+    for (let batch = 0; batch < 10; batch++) {
+      await Promise.all(
+        Array.from({ length: 50 }, async () => {
+          const client = connect(port, "127.0.0.1");
+          await once(client, "connect");
+          client.end();
+          await once(client.resume(), "close");
+        }),
+      );
+    }
+    const deadline = Date.now() + 1000;
+    while ((await count()) > 0 && Date.now() < deadline) await new Promise(setImmediate);
+    expect(await count()).toBe(0);
+  });
+
+  it("counts the headers timeout from the connection's start, also after the hand-off", async () => {
+    const handedOff: Socket[] = [];
+    const port = await listen({
+      headersTimeoutMs: 2000,
+      toHttp: (socket) => handedOff.push(socket),
+    });
+    const client = connect(port, "127.0.0.1");
+    const started = Date.now();
+    await once(client, "connect");
+    // Silent for a while, then a head that never completes (Node's parser would wait on).
+    await new Promise((resolve) => setTimeout(resolve, 1200));
+    client.write("GET / HTTP/1.1\r\nHost: x\r\n");
+    await once(client.resume(), "close");
+    expect(handedOff).toHaveLength(1);
+    // Closed by the deadline from the start (2 s, swept each second), not 2 s after the bytes.
+    expect(Date.now() - started).toBeLessThan(3200);
+  });
 });

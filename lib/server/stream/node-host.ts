@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import { getConfig } from "@/lib/server/config";
 import type { RequestLike } from "@/lib/server/http";
+import { singleton } from "@/lib/server/singleton";
 import { headReceived, takeConnection } from "@/lib/server/stream/connection-intake";
 import { handleStreamRequest } from "@/lib/server/stream/handle-request";
 import {
@@ -13,7 +14,6 @@ import {
 } from "@/lib/server/stream/http1";
 import { drainStreams, ownShutdown } from "@/lib/server/stream/registry";
 import {
-  carriesStream,
   closeSignal,
   type StreamResult,
   type StreamSignal,
@@ -51,8 +51,18 @@ export interface NodeStreamHost {
 /** Where the host is registered on `globalThis`. */
 export const NODE_STREAM_HOST = Symbol.for("next-sse.node-stream-host");
 
-/** The Node adapter: parse, call the stream core, write. */
+const streamSockets = () => singleton("stream-sockets", () => new WeakSet<Socket>());
+
+/**
+ * The Node adapter: parse, call the stream core, write. A `GET` is the connection's last
+ * request (its answer is a stream that never ends, or an error that closes it): anything
+ * pipelined behind it is not run (see `received`).
+ */
 function serve(req: IncomingMessage, res: ServerResponse): void {
+  if (req.method === "GET") {
+    streamSockets().add(req.socket);
+    res.shouldKeepAlive = false;
+  }
   answer(
     readNodeRequest(req),
     closeSignal(res),
@@ -112,7 +122,8 @@ export function registerNodeStreamHost(): void {
       takeConnection(socket, { toHttp, headersTimeoutMs, serveStream: serveHead }),
     received: (socket) => {
       headReceived(socket);
-      if (!carriesStream(socket)) return false;
+      if (!streamSockets().has(socket)) return false;
+      // Stop reading: nothing more behind the stream is parsed or kept.
       socket.pause();
       return true;
     },

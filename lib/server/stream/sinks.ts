@@ -1,7 +1,6 @@
 import "server-only";
 import type { OutgoingHttpHeaders, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
-import { singleton } from "@/lib/server/singleton";
 import { responseHead } from "@/lib/server/stream/http1";
 
 /**
@@ -148,7 +147,6 @@ export function writeNodeResponse(res: ServerResponse, result: StreamResult): Pr
     result.cancel();
     return;
   }
-  streamSockets().add(socket);
   result.open(new ResponseSink(socket, res));
 }
 
@@ -168,17 +166,6 @@ export function writeSocketResponse(
     return;
   }
   result.open(new SocketSink(socket, responseHead(200, Object.entries(result.headers))));
-}
-
-const streamSockets = () => singleton("stream-sockets", () => new WeakSet<Socket>());
-
-/**
- * Whether a Node response on `socket` is a stream: the connection's answer never ends, so a
- * request pipelined behind it must be neither run nor buffered (its answer would wait
- * forever behind the stream).
- */
-export function carriesStream(socket: Socket): boolean {
-  return streamSockets().has(socket);
 }
 
 /** A stream on a raw socket: one object per stream (a class, not six closures). */

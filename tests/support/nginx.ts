@@ -1,0 +1,112 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { connect } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { onTestExit } from "./on-exit";
+import { getFreePort } from "./ports";
+
+/** An nginx this test started on a free loopback port, in front of `upstreams`. */
+export interface TestNginx {
+  url: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * The proxy settings the deploy folder documents for next-sse: `/stream` unbuffered with
+ * timeouts longer than the heartbeat, HTTP/1.1 keep-alive to the app, the client's address
+ * appended to X-Forwarded-For (`$proxy_add_x_forwarded_for`), least-connections balancing.
+ */
+export function nginxConfig(dir: string, port: number, upstreams: number[]): string {
+  const servers = upstreams.map((p) => `    server 127.0.0.1:${p} max_fails=0;`).join("\n");
+  const proxied = `
+      proxy_pass http://app;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Host $host;
+      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+      proxy_set_header X-Forwarded-Proto $scheme;`;
+  return `
+${process.getuid?.() === 0 ? "user root;" : ""}
+worker_processes 1;
+daemon off;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/body;
+  proxy_temp_path ${dir}/proxy;
+  fastcgi_temp_path ${dir}/fastcgi;
+  uwsgi_temp_path ${dir}/uwsgi;
+  scgi_temp_path ${dir}/scgi;
+  upstream app {
+    least_conn;
+${servers}
+    keepalive 32;
+  }
+  server {
+    listen 127.0.0.1:${port};
+    location /stream {${proxied}
+      proxy_buffering off;
+      proxy_cache off;
+      proxy_read_timeout 1h;
+      proxy_send_timeout 1h;
+    }
+    location / {${proxied}
+    }
+  }
+}
+`;
+}
+
+/** Starts nginx (Debian's `nginx-light`) with a config written here; stop() ends only it. */
+export async function startNginx(upstreams: number[]): Promise<TestNginx> {
+  const dir = mkdtempSync(join(tmpdir(), "next-sse-nginx-"));
+  const port = await getFreePort();
+  writeFileSync(join(dir, "nginx.conf"), nginxConfig(dir, port, upstreams));
+  const child: ChildProcess = spawn(
+    process.env.NGINX_BIN ?? "nginx",
+    ["-p", dir, "-e", join(dir, "error.log"), "-c", join(dir, "nginx.conf")],
+    { stdio: ["ignore", "pipe", "pipe"] },
+  );
+  let output = "";
+  child.stderr?.on("data", (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const kill = () => {
+    child.kill("SIGKILL");
+    rmSync(dir, { recursive: true, force: true });
+  };
+  const forget = onTestExit(kill);
+  const deadline = Date.now() + 10_000;
+  while (!(await listening(port))) {
+    if (child.exitCode !== null || Date.now() > deadline) {
+      kill();
+      forget();
+      throw new Error(`nginx did not start:\n${output}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return {
+    url: `http://127.0.0.1:${port}`,
+    async stop() {
+      child.kill("SIGQUIT");
+      await exited;
+      rmSync(dir, { recursive: true, force: true });
+      forget();
+    },
+  };
+}
+
+function listening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, "127.0.0.1");
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once("error", () => resolve(false));
+  });
+}

@@ -61,6 +61,13 @@ export interface EventSourceHandlers {
   getToken?: GetToken;
   /** SSE_MAX_CHANNELS_PER_STREAM, if the server's is not the default 16. */
   maxChannelsPerStream?: number;
+  /**
+   * The access these channels need, when an app rule of yours gates them (e.g. `"session"`
+   * for channels a login cookie opens): they then travel in a stream of their own, apart
+   * from public ones. Without it they share the public stream, and a refusal is still split
+   * off (the refused channels found, reported here only, the rest resumed at once).
+   */
+  access?: string;
 }
 
 /** What the hook returns: the stream's state, plus `reconnect`. */
@@ -165,6 +172,7 @@ export function useEventSource(
     const listener: StreamListener = {
       channels: request.channels,
       rewind: request.rewind,
+      access: handlersRef.current.access,
       getToken: withToken
         ? (channels) => handlersRef.current.getToken?.(channels) ?? staticToken
         : undefined,
@@ -188,7 +196,7 @@ export function useEventSource(
       },
     };
     return hub.subscribe(listener);
-  }, [hub, channelsKey, request?.rewind, withToken, request?.token]);
+  }, [hub, channelsKey, request?.rewind, withToken, request?.token, handlers.access]);
 
   const subscribeState = useCallback((callback: () => void) => {
     stateCallbacks.current.add(callback);

@@ -32,6 +32,9 @@ const missing = [
     "redis-server is not on PATH: install Redis 7 (Debian/Ubuntu: sudo apt-get install redis-server; macOS: brew install redis)",
   !executable(chromium) &&
     `no Chromium at ${chromium}: install it (Debian: sudo apt-get install chromium) or set CHROMIUM_PATH to a Chromium or Chrome binary`,
+  !executable(process.env.NGINX_BIN ?? "/usr/sbin/nginx") &&
+    !onPath("nginx") &&
+    "no nginx (tests run the app behind deploy/nginx.conf): install it (Debian: sudo apt-get install nginx-light; macOS: brew install nginx) or set NGINX_BIN",
   spawnSync(python, ["-c", "import jwt"], { stdio: "ignore" }).status !== 0 &&
     `no PyJWT for ${python} (a test mints a token from Python): install it (Debian: sudo apt-get install python3-jwt; else pip install pyjwt) or set TEST_PYTHON to a Python that has it`,
 ].filter(Boolean);

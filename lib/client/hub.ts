@@ -21,6 +21,8 @@ export interface StreamListener {
   rewind?: number;
   /** Supplies tokens for these channels; they then travel in a stream of their own. */
   getToken?: GetToken;
+  /** An app-defined access group (`"session"`): its channels travel in a stream of their own. */
+  access?: string;
   onEvent(event: StreamEvent): void;
   /** The state of the stream carrying these channels changed. */
   onState?(): void;
@@ -75,6 +77,7 @@ export class StreamHub {
         channels: [...listener.channels],
         rewind: listener.rewind ?? 0,
         auth: listener.getToken !== undefined,
+        ...(listener.access === undefined ? {} : { access: listener.access }),
       })),
       positions: [...this.positions],
       maxChannels: this.maxChannels,

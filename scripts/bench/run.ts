@@ -4,8 +4,8 @@
 // Options: --connections N (1000) --messages M (200) --rate R msg/s (50; 0 = as fast as
 // possible) --channels C (1) --size BYTES (payload padding, 0) --via redis|api (redis)
 // --server npm|next (npm) --max-seconds S (120) --rewind N (0: streams ask for ?rewind=N, and
-// each channel gets N events of history first). REDIS_URL uses that Redis instead of a
-// private one.
+// each channel gets N events of history first) --fast-path on|off (on: npm start's
+// SSE_FAST_PATH). REDIS_URL uses that Redis instead of a private one.
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { Redis } from "ioredis";
@@ -26,6 +26,7 @@ const { values } = parseArgs({
     server: { type: "string", default: "npm" },
     "max-seconds": { type: "string", default: "120" },
     rewind: { type: "string", default: "0" },
+    "fast-path": { type: "string", default: "on" },
   },
 });
 const N = Number(values.connections);
@@ -37,6 +38,7 @@ const REWIND = Number(values.rewind);
 const VIA = values.via === "api" ? "api" : "redis";
 const SERVER = values.server === "next" ? "next" : "npm";
 const MAX_MS = Number(values["max-seconds"]) * 1000;
+const FAST_PATH = values["fast-path"] === "off" ? "off" : "on";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -69,6 +71,7 @@ async function main(): Promise<void> {
     SSE_PUBLISH_PER_MINUTE: "0",
     SSE_PUBLISH_TOKEN: TEST_PUBLISH_TOKEN,
     SSE_HEARTBEAT_MS: "0",
+    SSE_FAST_PATH: FAST_PATH,
   };
   // The bench opens many streams from one address: no per-client limit applies here.
   const server =
@@ -178,8 +181,14 @@ async function main(): Promise<void> {
         channels: CHANNELS,
         size: SIZE,
         via: VIA,
+        fast_path: FAST_PATH,
       },
-      connect: { ready: ready, ready_all_ms: round(connectMs) },
+      connect: {
+        ready: ready,
+        ready_all_ms: round(connectMs),
+        cpu_s: round(atReady.cpuS - idle.cpuS, 2),
+        cpu_us_per_stream: Math.round(((atReady.cpuS - idle.cpuS) * 1e6) / Math.max(1, ready)),
+      },
       delivery: {
         expected,
         delivered,
@@ -214,9 +223,13 @@ async function main(): Promise<void> {
     const rows: Array<[string, string]> = [
       [
         "streams / messages / rate",
-        `${N} / ${M} / ${RATE || "max"} msg/s via ${VIA}, served by ${SERVER === "next" ? "next start (route handler)" : "npm start (Node sink)"}`,
+        `${N} / ${M} / ${RATE || "max"} msg/s via ${VIA}, served by ${SERVER === "next" ? "next start (route handler)" : `npm start (fast path ${FAST_PATH})`}`,
       ],
       ["ready (all streams)", `${result.connect.ready}/${N} in ${result.connect.ready_all_ms} ms`],
+      [
+        "server CPU while connecting",
+        `${result.connect.cpu_s} s (${result.connect.cpu_us_per_stream} µs per stream)`,
+      ],
       ["delivered / expected", `${delivered} / ${expected}`],
       [
         "lost / duplicates / closed early",

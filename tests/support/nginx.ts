@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -12,20 +12,20 @@ export interface TestNginx {
   stop(): Promise<void>;
 }
 
+const SHIPPED = join(__dirname, "..", "..", "deploy", "nginx.conf");
+
 /**
- * The proxy settings the deploy folder documents for next-sse: `/stream` unbuffered with
- * timeouts longer than the heartbeat, HTTP/1.1 keep-alive to the app, the client's address
- * appended to X-Forwarded-For (`$proxy_add_x_forwarded_for`), least-connections balancing.
+ * The config the project ships (`deploy/nginx.conf`), on this test's port and in front of
+ * `upstreams`, inside a top-level config of the test's own (a temp folder for everything).
  */
 export function nginxConfig(dir: string, port: number, upstreams: number[]): string {
-  const servers = upstreams.map((p) => `    server 127.0.0.1:${p} max_fails=0;`).join("\n");
-  const proxied = `
-      proxy_pass http://app;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-      proxy_set_header Host $host;
-      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-      proxy_set_header X-Forwarded-Proto $scheme;`;
+  const shipped = readFileSync(SHIPPED, "utf8");
+  const servers = upstreams.map((p) => `server 127.0.0.1:${p} max_fails=0;`).join("\n    ");
+  const site = shipped
+    .replace("server 127.0.0.1:3000 max_fails=0;", servers)
+    .replace("listen 80;", `listen 127.0.0.1:${port};`);
+  if (site === shipped)
+    throw new Error("deploy/nginx.conf no longer has the lines the test replaces");
   return `
 ${process.getuid?.() === 0 ? "user root;" : ""}
 worker_processes 1;
@@ -40,22 +40,7 @@ http {
   fastcgi_temp_path ${dir}/fastcgi;
   uwsgi_temp_path ${dir}/uwsgi;
   scgi_temp_path ${dir}/scgi;
-  upstream app {
-    least_conn;
-${servers}
-    keepalive 32;
-  }
-  server {
-    listen 127.0.0.1:${port};
-    location /stream {${proxied}
-      proxy_buffering off;
-      proxy_cache off;
-      proxy_read_timeout 1h;
-      proxy_send_timeout 1h;
-    }
-    location / {${proxied}
-    }
-  }
+${site}
 }
 `;
 }
@@ -66,7 +51,7 @@ export async function startNginx(upstreams: number[]): Promise<TestNginx> {
   const port = await getFreePort();
   writeFileSync(join(dir, "nginx.conf"), nginxConfig(dir, port, upstreams));
   const child: ChildProcess = spawn(
-    process.env.NGINX_BIN ?? "nginx",
+    nginxBin(),
     ["-p", dir, "-e", join(dir, "error.log"), "-c", join(dir, "nginx.conf")],
     { stdio: ["ignore", "pipe", "pipe"] },
   );
@@ -109,4 +94,9 @@ function listening(port: number): Promise<boolean> {
     });
     socket.once("error", () => resolve(false));
   });
+}
+
+/** NGINX_BIN, else Debian's (in /usr/sbin, which a user's PATH may lack), else `nginx`. */
+export function nginxBin(): string {
+  return process.env.NGINX_BIN ?? (existsSync("/usr/sbin/nginx") ? "/usr/sbin/nginx" : "nginx");
 }

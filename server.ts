@@ -18,6 +18,7 @@ import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import next from "next";
 import { getConfig, type SseConfig, warnAboutUnknownSettings } from "@/lib/server/config";
+import { noticeRestartOnlyEdits } from "@/lib/server/config/dev-notices";
 import { loadEnvFiles } from "@/lib/server/config/env-files";
 import type { NodeStreamHost } from "@/lib/server/stream/node-host";
 
@@ -114,6 +115,7 @@ async function serve(settings: SseConfig): Promise<void> {
   const host = dev ? undefined : registered;
   if (dev) {
     console.info("[next-sse] dev: /stream is served by its route handler (reloaded on edits)");
+    noticeRestartOnlyEdits(dir);
   } else if (host === undefined) {
     console.warn("[next-sse] no stream host registered: /stream is served by its route handler");
   }

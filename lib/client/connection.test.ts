@@ -148,4 +148,24 @@ describe("StreamConnection", () => {
     expect(script.requests[1].headers["last-event-id"]).toBe("/a=2-0");
     expect(script.requests[1].url).toBe("/stream?channel=a&channel=b");
   });
+
+  it("does not come back after end unauthorized until the page asks again, then resumes", async () => {
+    const script = await scriptedServer([
+      sse(
+        'data: one\nid: 5-0\n\nevent: end\ndata: {"reason":"unauthorized"}\n\nretry: 0\n\n',
+        true,
+      ),
+      sse("data: two\nid: 6-0\n\n"),
+    ]);
+    const { connection, events, states } = connect(script.url, ["user-a"]);
+    await until(() => states.at(-1)?.status === "closed");
+    expect(states.at(-1)).toMatchObject({ errorCode: "unauthorized" });
+    // A clean end is retried within a second; this one is not.
+    await new Promise((resolve) => setTimeout(resolve, 1200));
+    expect(script.requests).toHaveLength(1);
+    connection.reconnect();
+    await until(() => events.some((e) => e.data === "two"));
+    expect(script.requests[1].headers["last-event-id"]).toBe("5-0");
+    connection.close();
+  });
 });

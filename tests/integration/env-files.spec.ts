@@ -169,5 +169,11 @@ test("npm run dev reads .env.local, applies an edited access rule to the next /s
       { timeout: 90_000, intervals: [500] },
     )
     .toBe(401);
+  // What a reload cannot reach says so: the broker is made once, settings are read once.
+  const broker = "lib/server/broker/memory.ts";
+  copy.write(broker, `${copy.read(broker)}\n// edited\n`);
+  await running.waitFor(/lib\/server\/broker\/memory\.ts changed: the broker is made once/);
+  copy.write(".env.local", settingsFile(port, "SSE_RETRY_MS=1000"));
+  await running.waitFor(/\.env\.local changed: settings are read once at start/);
   await expectStoppedBy("SIGTERM", running.pid, running, port);
 });

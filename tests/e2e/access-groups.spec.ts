@@ -45,6 +45,7 @@ test("the login goes away: the gated channel closes with the server's code, the 
 
   // The login goes away: the cookie is gone and the session is revoked on every instance.
   await context.clearCookies();
+  const loggedOut = Date.now();
   const ended = await fetch(`${base}/api/disconnect`, {
     method: "POST",
     headers: { Authorization: `Bearer ${TEST_PUBLISH_TOKEN}`, "Content-Type": "application/json" },
@@ -52,6 +53,11 @@ test("the login goes away: the gated channel closes with the server's code, the 
   });
   expect(ended.status).toBe(200);
   await greet(channel, 2);
+  await expect(page.getByTestId("event")).toHaveCount(2);
+  // The rest reconnect at once on their own stream (no backoff), resuming where they were.
+  const resumedMs = Date.now() - loggedOut;
+  console.info(`[access-groups] greeting 2 shown ${resumedMs} ms after the logout`);
+  expect(resumedMs).toBeLessThan(2000);
   const account = page.getByTestId("account");
   await expect(account.getByTestId("panel-status")).toHaveAttribute("data-status", "closed");
   await expect(account).toHaveAttribute("data-error-code", "login_required");

@@ -9,7 +9,7 @@ import {
   testEnv,
   uniqueChannel,
 } from "../support/env";
-import { type ServerKind, startServer, type TestServer } from "../support/next-server";
+import { SERVING_WAYS, startServer, type TestServer } from "../support/next-server";
 import { openStream } from "../support/sse-client";
 
 const app = () => testEnv("APP_URL");
@@ -168,13 +168,7 @@ test("400 past the channels-per-stream limit and for an over-long name", async (
   }
 });
 
-const LIMIT_KINDS: Array<{ kind: ServerKind; label: string; env: Record<string, string> }> = [
-  { kind: "npm start", label: "npm start", env: {} },
-  { kind: "npm start", label: "npm start, fast path off", env: { SSE_FAST_PATH: "off" } },
-  { kind: "next start", label: "next start", env: {} },
-];
-
-for (const { kind, label, env } of LIMIT_KINDS) {
+for (const { kind, label, env } of SERVING_WAYS) {
   test.describe(`limits (${label})`, () => {
     // The in-memory `npm start` of the global setup allows 4 streams, and its short-lived
     // one ends streams after a second; the other ways of serving get the same two here.

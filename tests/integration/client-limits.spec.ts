@@ -1,17 +1,18 @@
 import { connect } from "node:net";
 import { expect, test } from "@playwright/test";
 import { publishViaApi, TEST_PUBLISH_TOKEN, uniqueChannel } from "../support/env";
-import { type ServerKind, startServer, type TestServer } from "../support/next-server";
+import { SERVING_WAYS, startServer, type TestServer } from "../support/next-server";
 import { openStream, type TestStream } from "../support/sse-client";
 
 // What one client may hold or send: streams at once, publishes a minute, time to send a body.
 const errorOf = async (response: Response) => (await response.json()).error;
 
-for (const kind of ["npm start", "next start"] as ServerKind[]) {
-  test.describe(`client limits (${kind})`, () => {
+for (const { kind, label, env } of SERVING_WAYS) {
+  test.describe(`client limits (${label})`, () => {
     let server: TestServer;
     test.beforeAll(async () => {
       server = await startServer(kind, {
+        ...env,
         SSE_MAX_STREAMS_PER_CLIENT: "2",
         SSE_PUBLISH_TOKEN: TEST_PUBLISH_TOKEN,
         SSE_PUBLISH_PER_MINUTE: "3",
@@ -95,14 +96,19 @@ for (const kind of ["npm start", "next start"] as ServerKind[]) {
   });
 }
 
-test("npm start: a spoofed X-Forwarded-For buys no more streams", async () => {
-  const server = await startServer("npm start", { SSE_MAX_STREAMS_PER_CLIENT: "1" });
-  try {
-    const first = await openStream(`${server.url}/stream`, { "X-Forwarded-For": "203.0.113.1" });
-    const second = await openStream(`${server.url}/stream`, { "X-Forwarded-For": "203.0.113.2" });
-    expect([first.response.status, second.response.status]).toEqual([200, 429]);
-    first.close();
-  } finally {
-    await server.stop();
-  }
-});
+for (const fastPath of ["on", "off"]) {
+  test(`npm start, fast path ${fastPath}: a spoofed X-Forwarded-For buys no more streams`, async () => {
+    const server = await startServer("npm start", {
+      SSE_MAX_STREAMS_PER_CLIENT: "1",
+      SSE_FAST_PATH: fastPath,
+    });
+    try {
+      const first = await openStream(`${server.url}/stream`, { "X-Forwarded-For": "203.0.113.1" });
+      const second = await openStream(`${server.url}/stream`, { "X-Forwarded-For": "203.0.113.2" });
+      expect([first.response.status, second.response.status]).toEqual([200, 429]);
+      first.close();
+    } finally {
+      await server.stop();
+    }
+  });
+}

@@ -3,7 +3,7 @@ import { connect, type Socket } from "node:net";
 import { join } from "node:path";
 import { expect, test } from "@playwright/test";
 import { publishViaApi, STREAM_SERVERS, TEST_PUBLISH_TOKEN, uniqueChannel } from "../support/env";
-import { type ServerKind, startServer, type TestServer } from "../support/next-server";
+import { SERVING_WAYS, startServer, type TestServer } from "../support/next-server";
 import { startNginx } from "../support/nginx";
 import { openStream } from "../support/sse-client";
 
@@ -147,13 +147,7 @@ test("without a trusted proxy, a client's own X-Forwarded-Host does not pass Nex
   }
 });
 
-const BEHIND_NGINX: Array<{ kind: ServerKind; label: string; env: Record<string, string> }> = [
-  { kind: "npm start", label: "npm start", env: {} },
-  { kind: "npm start", label: "npm start, fast path off", env: { SSE_FAST_PATH: "off" } },
-  { kind: "next start", label: "next start", env: {} },
-];
-
-for (const { kind, label, env } of BEHIND_NGINX) {
+for (const { kind, label, env } of SERVING_WAYS) {
   test(`${label} behind nginx with SSE_TRUST_PROXY=1: the client is the address nginx appended, whatever it sent`, async () => {
     const server = await startServer(kind, {
       ...env,

@@ -1,7 +1,7 @@
 import { connect } from "node:net";
 import { expect, test } from "@playwright/test";
 import { publishViaApi, TEST_PUBLISH_TOKEN, testEnv, uniqueChannel } from "../support/env";
-import { type ServerKind, startServer } from "../support/next-server";
+import { SERVING_WAYS, startServer } from "../support/next-server";
 import { openStream } from "../support/sse-client";
 
 /** Whether a new TCP connection to the port is refused (what a reconnecting browser meets). */
@@ -38,13 +38,7 @@ function startRequest(port: number, path: string) {
   };
 }
 
-const KINDS: Array<{ kind: ServerKind; label: string; env: Record<string, string> }> = [
-  { kind: "npm start", label: "npm start", env: {} },
-  { kind: "npm start", label: "npm start, fast path off", env: { SSE_FAST_PATH: "off" } },
-  { kind: "next start", label: "next start", env: {} },
-];
-
-for (const { kind, label, env } of KINDS) {
+for (const { kind, label, env } of SERVING_WAYS) {
   test(`${label}: SIGTERM closes the listener, ends streams with a reconnect hint, drains health, and exits once they are gone`, async () => {
     test.setTimeout(60_000);
     const server = await startServer(kind, {

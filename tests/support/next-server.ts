@@ -87,6 +87,21 @@ export async function startAppServer(
 /** The two ways to serve the app that every stream test runs against. */
 export type ServerKind = "npm start" | "next start";
 
+/**
+ * The three ways the app is served, for tests that start servers of their own: `npm start`
+ * (plain `/stream` requests read off the socket), `npm start` with SSE_FAST_PATH=off (every
+ * stream through Node's HTTP server) and `next start` (the route handler).
+ */
+export const SERVING_WAYS: ReadonlyArray<{
+  kind: ServerKind;
+  label: string;
+  env: Readonly<Record<string, string>>;
+}> = [
+  { kind: "npm start", label: "npm start", env: {} },
+  { kind: "npm start", label: "npm start, fast path off", env: { SSE_FAST_PATH: "off" } },
+  { kind: "next start", label: "next start", env: {} },
+];
+
 /** Starts the app as `kind` says, with exactly the given settings. */
 export function startServer(
   kind: ServerKind,

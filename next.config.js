@@ -7,6 +7,8 @@ const nextConfig = (phase) => ({
   // Streams must not be gzipped: compression buffers events until a chunk fills.
   compress: false,
   poweredByHeader: false,
+  // Development mounts every component twice: the stream client must still open one stream.
+  reactStrictMode: true,
   // The build also makes a self-contained deploy folder, .next/standalone, whose server.js
   // is ours (scripts/build-server.mjs). Only while building: `next start` (which still
   // serves the build) would otherwise warn that it does not run standalone output.

@@ -88,9 +88,12 @@ export function Playground({
   const url = useMemo(() => {
     if (!connected || selected.length === 0) return null;
     const query = new URLSearchParams(selected.map((c) => ["channel", c]));
-    requestedAt.current = Date.now();
     return `/stream?${query}`;
   }, [connected, selected]);
+  // Before the stream's own effects (declared below): its events all come after this.
+  useEffect(() => {
+    if (url !== null) requestedAt.current = Date.now();
+  }, [url]);
   // The page's token first, then fresh ones when it expires; in a header, not the URL.
   const latestToken = useRef(token);
   const renderTokenUsed = useRef(false);

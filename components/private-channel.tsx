@@ -1,6 +1,6 @@
 "use client";
 
-import { useRef, useState, useTransition } from "react";
+import { useEffect, useRef, useState, useTransition } from "react";
 import { refreshDemoToken, sendPrivateGreeting } from "@/app/actions";
 import { useChannelMembers } from "@/components/use-channel-members";
 import { useEventSource } from "@/components/use-event-source";
@@ -48,7 +48,9 @@ export function PrivateChannel({
           },
   });
   const { members, onMembers } = useChannelMembers(channel, status, () => latest.current);
-  toMembers.current = onMembers;
+  useEffect(() => {
+    toMembers.current = onMembers;
+  }, [onMembers]);
   return (
     <section
       aria-label="Private channel"

@@ -1,6 +1,6 @@
 "use client";
 
-import { useCallback, useEffect, useRef, useState } from "react";
+import { useCallback, useEffect, useEffectEvent, useRef, useState } from "react";
 import type { EventSourceStatus } from "@/components/use-event-source";
 import type { ChannelMember, MembersData } from "@/lib/sse/events";
 
@@ -25,17 +25,17 @@ export function useChannelMembers(
   /** The channel's token, for the list (it has the stream's access rules). */
   token: () => string | undefined,
 ): ChannelMembers {
-  const [members, setMembers] = useState<ReadonlyMap<string, ChannelMember>>(new Map());
+  const [members, setMembers] = useState<ReadonlyMap<string, ChannelMember>>(() => new Map());
   const reading = useRef<MembersData[] | null>(null);
-  const tokenRef = useRef(token);
-  tokenRef.current = token;
+  // The newest token when the list is read, not a value captured during a render.
+  const readToken = useEffectEvent(() => token());
 
   useEffect(() => {
     if (status !== "open") return;
     let cancelled = false;
     const pending: MembersData[] = [];
     reading.current = pending;
-    const bearer = tokenRef.current();
+    const bearer = readToken();
     void fetch(`/api/channels/${encodeURIComponent(channel)}/members`, {
       headers: bearer === undefined ? {} : { Authorization: `Bearer ${bearer}` },
     })

@@ -1,6 +1,13 @@
 "use client";
 
-import { useCallback, useEffect, useMemo, useRef, useState, useSyncExternalStore } from "react";
+import {
+  useCallback,
+  useEffect,
+  useEffectEvent,
+  useMemo,
+  useState,
+  useSyncExternalStore,
+} from "react";
 import type { StreamHub, StreamListener } from "@/lib/client/hub";
 import {
   CONNECTING_STATE,
@@ -10,6 +17,7 @@ import {
   type StreamStatus,
 } from "@/lib/client/stream-state";
 import { getTabClient } from "@/lib/client/tab";
+import { DEFAULT_CHANNEL, DEFAULT_MAX_CHANNELS_PER_STREAM } from "@/lib/sse/channel";
 import { type AppEvents, POSITION_EVENT, RESET_EVENT, type ResetData } from "@/lib/sse/events";
 
 /** Connection state of a stream, as the hook reports it. */
@@ -124,44 +132,60 @@ export function parseStreamUrl(url: string): StreamRequest {
   const rest = params.size > 0 ? `?${params}` : "";
   return {
     endpoint: absolute ? `${parsed.origin}${parsed.pathname}${rest}` : `${parsed.pathname}${rest}`,
-    channels: channels.length === 0 ? ["sse"] : [...new Set(channels)],
+    channels: channels.length === 0 ? [DEFAULT_CHANNEL] : [...new Set(channels)],
     rewind,
     token,
   };
 }
 
 const CLOSED: StreamState = { ...CONNECTING_STATE, status: "closed" };
-const DEFAULT_MAX_CHANNELS = 16;
 const noSubscription = () => () => {};
 
 /**
  * Subscribes to channels for as long as the component is mounted. Every component of every
  * tab shares one stream per set of channels the server allows on one (see
  * `lib/client/tab.ts`); the stream reconnects through restarts, outages, limits and network
- * loss, and resumes after the last event, so no event is lost or shown twice. Handlers live
- * in a ref, so new functions on every render do not reconnect. `null` stays disconnected.
+ * loss, and resumes after the last event, so no event is lost or shown twice. Handlers are
+ * read when an event comes (`useEffectEvent`), so new functions on every render do not
+ * reconnect. Nothing is opened during a render or on the server. `null` stays disconnected.
  */
 export function useEventSource(
   streamUrl: string | null,
   handlers: EventSourceHandlers,
 ): EventSourceResult {
-  const handlersRef = useRef(handlers);
-  handlersRef.current = handlers;
   const request = useMemo(() => {
     if (streamUrl === null) return null;
     const parsed = parseStreamUrl(streamUrl);
     return { ...parsed, rewind: handlers.rewind ?? parsed.rewind };
   }, [streamUrl, handlers.rewind]);
   const channelsKey = request?.channels.join("\n") ?? "";
-  const maxChannels = handlers.maxChannelsPerStream ?? DEFAULT_MAX_CHANNELS;
-  // Only in the browser: a server render opens nothing.
-  const hub: StreamHub | null =
-    request === null || typeof window === "undefined"
-      ? null
-      : getTabClient().hub(request.endpoint, maxChannels);
+  const endpoint = request?.endpoint ?? null;
+  const maxChannels = handlers.maxChannelsPerStream ?? DEFAULT_MAX_CHANNELS_PER_STREAM;
+  // The tab's client (a SharedWorker, locks, page listeners) is made after a commit, in the
+  // browser only: never during a render, never on the server.
+  const [hub, setHub] = useState<StreamHub | null>(null);
+  useEffect(() => {
+    if (endpoint === null) {
+      setHub(null);
+      return;
+    }
+    watchPageUnload();
+    setHub(getTabClient().hub(endpoint, maxChannels));
+  }, [endpoint, maxChannels]);
   const [resets, setResets] = useState(0);
-  const stateCallbacks = useRef(new Set<() => void>());
+  const [stateCallbacks] = useState(() => new Set<() => void>());
   const withToken = handlers.getToken !== undefined || request?.token != null;
+  // The latest handlers, read when an event comes (not during a render): new functions on
+  // every render do not reconnect.
+  const onEvent = useEffectEvent((event: StreamEvent) =>
+    dispatch(event, handlers, () => setResets((n) => n + 1)),
+  );
+  const onOpen = useEffectEvent(() => handlers.onOpen?.());
+  const onError = useEffectEvent((error: string, status: EventSourceStatus) =>
+    handlers.onError?.(error, status),
+  );
+  const getToken = useEffectEvent((channels: readonly string[]) => handlers.getToken?.(channels));
+  const access = handlers.access;
 
   // biome-ignore lint/correctness/useExhaustiveDependencies: channelsKey stands for request.channels
   useEffect(() => {
@@ -172,39 +196,40 @@ export function useEventSource(
     const listener: StreamListener = {
       channels: request.channels,
       rewind: request.rewind,
-      access: handlersRef.current.access,
-      getToken: withToken
-        ? (channels) => handlersRef.current.getToken?.(channels) ?? staticToken
-        : undefined,
-      onEvent: (event) => dispatch(event, handlersRef.current, () => setResets((n) => n + 1)),
+      access,
+      getToken: withToken ? (channels) => getToken(channels) ?? staticToken : undefined,
+      onEvent: (event) => onEvent(event),
       onState: () => {
         const state = hub.stateOf(request.channels);
         if (state === previous) return;
         const wasOpen = previous.status === "open";
         previous = state;
-        for (const callback of stateCallbacks.current) callback();
-        const current = handlersRef.current;
+        for (const callback of stateCallbacks) callback();
         if (state.status === "open") {
           inOutage = false;
-          if (!wasOpen) current.onOpen?.();
+          if (!wasOpen) onOpen();
           return;
         }
         // A clean end (a deploy) reconnects with no error: not an outage.
         if (state.error === null || inOutage || pageUnloading()) return;
         inOutage = true;
-        current.onError?.(state.error, state.status);
+        onError(state.error, state.status);
       },
     };
     return hub.subscribe(listener);
-  }, [hub, channelsKey, request?.rewind, withToken, request?.token, handlers.access]);
+  }, [hub, channelsKey, request?.rewind, withToken, request?.token, access]);
 
-  const subscribeState = useCallback((callback: () => void) => {
-    stateCallbacks.current.add(callback);
-    return () => stateCallbacks.current.delete(callback);
-  }, []);
+  const subscribeState = useCallback(
+    (callback: () => void) => {
+      stateCallbacks.add(callback);
+      return () => stateCallbacks.delete(callback);
+    },
+    [stateCallbacks],
+  );
   const state = useSyncExternalStore(
     hub === null ? noSubscription : subscribeState,
-    () => (hub === null || request === null ? CLOSED : hub.stateOf(request.channels)),
+    () =>
+      request === null ? CLOSED : hub === null ? CONNECTING_STATE : hub.stateOf(request.channels),
     () => (request === null ? CLOSED : CONNECTING_STATE),
   );
   const reconnect = useCallback(() => {
@@ -252,9 +277,15 @@ function pageUnloading(): boolean {
   return (globalThis as { [UNLOADING]?: boolean })[UNLOADING] === true;
 }
 const UNLOADING = Symbol.for("next-sse.page-unloading");
-if (typeof window !== "undefined") {
+const WATCHING_UNLOAD = Symbol.for("next-sse.page-unload-watched");
+
+/** Notes when the page is being left, once per page, from the first stream's effect. */
+function watchPageUnload(): void {
+  const page = globalThis as { [UNLOADING]?: boolean; [WATCHING_UNLOAD]?: boolean };
+  if (page[WATCHING_UNLOAD]) return;
+  page[WATCHING_UNLOAD] = true;
   const mark = (value: boolean) => () => {
-    (globalThis as { [UNLOADING]?: boolean })[UNLOADING] = value;
+    page[UNLOADING] = value;
   };
   window.addEventListener("beforeunload", mark(true));
   window.addEventListener("pagehide", mark(true));

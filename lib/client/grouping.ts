@@ -1,7 +1,6 @@
 import type { WantedChannels } from "@/lib/client/protocol";
 
-/** SSE_MAX_CHANNELS_PER_STREAM when a client does not say. */
-const DEFAULT_MAX_CHANNELS = 16;
+import { DEFAULT_MAX_CHANNELS_PER_STREAM as DEFAULT_MAX_CHANNELS } from "@/lib/sse/channel";
 
 /** What one client (tab) listens to, as the host groups it. */
 export interface ClientWants {

@@ -3,6 +3,9 @@ import { SseInputError } from "@/lib/sse/frame";
 /** Flask-SSE's default channel. */
 export const DEFAULT_CHANNEL = "sse";
 
+/** Channels one stream may carry by default (SSE_MAX_CHANNELS_PER_STREAM). */
+export const DEFAULT_MAX_CHANNELS_PER_STREAM = 16;
+
 /** Longest channel name accepted by default (SSE_MAX_CHANNEL_LENGTH). */
 export const MAX_CHANNEL_LENGTH = 128;
 

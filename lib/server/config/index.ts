@@ -2,6 +2,7 @@ import "server-only";
 import { z } from "zod";
 import { settingSource, unknownSettings } from "@/lib/server/config/env-files";
 import { singleton } from "@/lib/server/singleton";
+import { DEFAULT_MAX_CHANNELS_PER_STREAM, MAX_CHANNEL_LENGTH } from "@/lib/sse/channel";
 
 // Empty strings count as unset, so `FOO=` in an .env file means "use the default".
 const blankToUndefined = (value: unknown) => (value === "" ? undefined : value);
@@ -62,13 +63,13 @@ const ENV_SCHEMA = z.object({
   SSE_REDIS_TIMEOUT_MS: integer(3000, 100, 60_000),
   SSE_RETRY_MS: integer(3000, 0, 3_600_000),
   SSE_HEARTBEAT_MS: integer(15_000, 0, 3_600_000),
-  SSE_MAX_CHANNELS_PER_STREAM: integer(16, 1, 1024),
+  SSE_MAX_CHANNELS_PER_STREAM: integer(DEFAULT_MAX_CHANNELS_PER_STREAM, 1, 1024),
   SSE_MAX_BACKLOG_BYTES: integer(1024 * 1024, 1024),
   SSE_MAX_REPLAY_BYTES: integer(8 * 1024 * 1024, 1024),
   SSE_MAX_REWIND: integer(100, 0, 100),
   SSE_MAX_STREAM_SECONDS: integer(0, 0, 7 * 24 * 3600),
   SSE_MAX_CONNECTIONS: integer(20_000, 1, 1_000_000),
-  SSE_MAX_CHANNEL_LENGTH: integer(128, 1, 512),
+  SSE_MAX_CHANNEL_LENGTH: integer(MAX_CHANNEL_LENGTH, 1, 512),
   SSE_PUBLISH_TOKEN: optionalString(z.string().min(16, "must be at least 16 characters")),
   SSE_PUBLISH_MAX_BYTES: integer(64 * 1024, 64, 16 * 1024 * 1024),
   SSE_HISTORY_MAX_LEN: integer(1000, 0, 1_000_000),

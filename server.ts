@@ -17,6 +17,7 @@ import type { Socket } from "node:net";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import next from "next";
+import { FORWARDING_HEADERS, untrustedForwarding } from "@/lib/server/client-address";
 import { getConfig, type SseConfig, warnAboutUnknownSettings } from "@/lib/server/config";
 import { noticeRestartOnlyEdits } from "@/lib/server/config/dev-notices";
 import { loadEnvFiles } from "@/lib/server/config/env-files";
@@ -80,9 +81,11 @@ function screen(req: IncomingMessage, res: ServerResponse, trustedHops: number):
     req.url = `${url.pathname}${url.search}`;
   }
   if (trustedHops === 0) {
-    req.headers["x-forwarded-for"] = req.socket.remoteAddress ?? "";
-    delete req.headers["x-forwarded-host"];
-    delete req.headers["x-forwarded-proto"];
+    for (const name of FORWARDING_HEADERS) {
+      const believed = untrustedForwarding(name, req.socket.remoteAddress);
+      if (believed === null || believed === undefined) delete req.headers[name];
+      else req.headers[name] = believed;
+    }
   }
   return false;
 }

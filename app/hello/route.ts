@@ -1,4 +1,4 @@
-import { authorizeDemoPublish, refuseCrossSiteSubresource } from "@/lib/server/demo";
+import { authorizeDemoPublish, refuseCrossSiteSubresource } from "@/components/demo/fences";
 import { errorResponse } from "@/lib/server/http";
 import { publish } from "@/lib/server/publish";
 import { DEFAULT_CHANNEL } from "@/lib/sse/channel";

@@ -1,6 +1,7 @@
 import "server-only";
 import { type Access, authorizedStreamChannels, isPrivateChannel } from "@/lib/server/authorize";
 import { type Broker, getBroker } from "@/lib/server/broker";
+import { clientAddress, warnIfOneProxy } from "@/lib/server/client-address";
 import { getConfig } from "@/lib/server/config";
 import { corsHeaders, handlePreflight, withCors } from "@/lib/server/cors";
 import {
@@ -11,7 +12,6 @@ import {
   SSE_HEADERS,
 } from "@/lib/server/http";
 import { joinMembers, watchMembers } from "@/lib/server/members";
-import { clientAddress, warnIfOneProxy } from "@/lib/server/rate-limit";
 import { watchRevocations } from "@/lib/server/revocation";
 import { singleton } from "@/lib/server/singleton";
 import { Outbox } from "@/lib/server/stream/outbox";

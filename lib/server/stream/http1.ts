@@ -1,5 +1,6 @@
 import "server-only";
 import type { IncomingMessage } from "node:http";
+import { FORWARDING_HEADERS, untrustedForwarding } from "@/lib/server/client-address";
 import type { RequestLike } from "@/lib/server/http";
 import { singleton } from "@/lib/server/singleton";
 
@@ -88,10 +89,9 @@ export function toRequestLike(
     headers: {
       get: (name) => {
         const key = name.toLowerCase();
-        if (peer !== undefined) {
+        if (peer !== undefined && FORWARDING_HEADERS.includes(key)) {
           // No proxy of ours: the client's own forwarding headers are not believed.
-          if (key === "x-forwarded-for") return peer() ?? "";
-          if (key === "x-forwarded-host" || key === "x-forwarded-proto") return null;
+          return untrustedForwarding(key, peer()) ?? null;
         }
         return headers.get(key) ?? null;
       },

@@ -1,13 +1,13 @@
 "use server";
 
 import { cookies, headers } from "next/headers";
+import { PRIVATE_DEMO_CHANNEL } from "@/components/demo/channels";
+import { authorizeDemoPublish, mintDemoToken, requireDemo } from "@/components/demo/fences";
 import { getConfig } from "@/lib/server/config";
-import { authorizeDemoPublish, mintDemoToken, requireDemo } from "@/lib/server/demo";
 import { publish } from "@/lib/server/publish";
 import { limitRate } from "@/lib/server/rate-limit";
 import { disconnect } from "@/lib/server/revocation";
 import { mintSession, readSession, SESSION_COOKIE, SESSION_SUB } from "@/lib/server/sessions";
-import { PRIVATE_DEMO_CHANNEL } from "@/lib/sse/demo";
 
 /**
  * The private channel demo's publisher: a Server Action, so no publish token reaches the

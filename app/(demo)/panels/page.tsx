@@ -1,6 +1,6 @@
 import type { Metadata } from "next";
 import { notFound } from "next/navigation";
-import { ChannelPanel } from "@/components/channel-panel";
+import { ChannelPanel } from "@/components/demo/channel-panel";
 import { getConfig } from "@/lib/server/config";
 import { isValidChannel } from "@/lib/sse/channel";
 

@@ -1,7 +1,7 @@
 "use client";
 
 import { useEffect, useRef, useState, useTransition } from "react";
-import { refreshDemoToken, sendPrivateGreeting } from "@/app/actions";
+import { refreshDemoToken, sendPrivateGreeting } from "@/components/demo/actions";
 import { useChannelMembers } from "@/components/use-channel-members";
 import { useEventSource } from "@/components/use-event-source";
 

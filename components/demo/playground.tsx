@@ -1,8 +1,8 @@
 "use client";
 
 import { useActionState, useEffect, useId, useMemo, useRef, useState } from "react";
-import { refreshDemoToken } from "@/app/actions";
-import { type PublishFormState, publishFromPlayground } from "@/app/playground/actions";
+import { refreshDemoToken } from "@/components/demo/actions";
+import { type PublishFormState, publishFromPlayground } from "@/components/demo/playground-actions";
 import { type EventMeta, useEventSource } from "@/components/use-event-source";
 import { isValidChannel } from "@/lib/sse/channel";
 import { publishedAtMs } from "@/lib/sse/ids";

@@ -1,9 +1,9 @@
 "use server";
 
 import { headers } from "next/headers";
-import { authorizeDemoPublish } from "@/lib/server/demo";
+import { PLAYGROUND_CHANNELS } from "@/components/demo/channels";
+import { authorizeDemoPublish } from "@/components/demo/fences";
 import { publishRequest } from "@/lib/server/publish";
-import { PLAYGROUND_CHANNELS } from "@/lib/sse/demo";
 
 /** What the playground's publish form gets back. */
 export type PublishFormState =

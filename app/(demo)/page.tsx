@@ -1,15 +1,15 @@
 import { cookies } from "next/headers";
 import Link from "next/link";
 import { notFound } from "next/navigation";
-import { AccountChannel } from "@/components/account-channel";
-import { PrivateChannel } from "@/components/private-channel";
-import { Quickstart } from "@/components/quickstart";
-import { StreamBadge } from "@/components/stream-badge";
+import { AccountChannel } from "@/components/demo/account-channel";
+import { PRIVATE_DEMO_CHANNEL } from "@/components/demo/channels";
+import { mintDemoVisitorToken } from "@/components/demo/fences";
+import { PrivateChannel } from "@/components/demo/private-channel";
+import { Quickstart } from "@/components/demo/quickstart";
+import { StreamBadge } from "@/components/demo/stream-badge";
 import { getConfig } from "@/lib/server/config";
-import { mintDemoVisitorToken } from "@/lib/server/demo";
 import { readSession, SESSION_COOKIE } from "@/lib/server/sessions";
 import { DEFAULT_CHANNEL, isValidChannel } from "@/lib/sse/channel";
-import { PRIVATE_DEMO_CHANNEL } from "@/lib/sse/demo";
 
 type SearchParams = Promise<Record<string, string | string[] | undefined>>;
 

@@ -1,8 +1,8 @@
 "use client";
 
 import { useActionState, useState } from "react";
-import { signIn, signOut } from "@/app/actions";
-import { StreamStatus } from "@/components/channel-panel";
+import { signIn, signOut } from "@/components/demo/actions";
+import { StreamStatus } from "@/components/demo/channel-panel";
 import { useEventSource } from "@/components/use-event-source";
 
 /**

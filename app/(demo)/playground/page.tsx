@@ -1,10 +1,10 @@
 import type { Metadata } from "next";
 import { notFound } from "next/navigation";
 import { connection } from "next/server";
-import { Playground } from "@/components/playground";
+import { PLAYGROUND_CHANNELS, PRIVATE_PLAYGROUND_CHANNEL } from "@/components/demo/channels";
+import { Playground } from "@/components/demo/playground";
 import { mintChannelToken } from "@/lib/server/auth";
 import { getConfig } from "@/lib/server/config";
-import { PLAYGROUND_CHANNELS, PRIVATE_PLAYGROUND_CHANNEL } from "@/lib/sse/demo";
 
 export const metadata: Metadata = { title: "next-sse playground" };
 

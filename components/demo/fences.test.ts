@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { authorizeDemoPublish, refuseCrossSiteSubresource } from "@/components/demo/fences";
 import { mintChannelToken } from "@/lib/server/auth";
-import { authorizeDemoPublish, refuseCrossSiteSubresource } from "@/lib/server/demo";
 import { resetSingletons } from "@/lib/server/singleton";
 
 const client = (address: string) => new Headers({ "x-forwarded-for": address });

@@ -18,7 +18,7 @@ export function startNextSse(): void {
     getConfig();
   } catch (error) {
     const { name, message } = error as { name?: unknown; message?: string };
-    if (name !== "ConfigError" && name !== "EnvFileError") throw error;
+    if (name !== "ConfigError") throw error;
     console.error(`[next-sse] ${message}`);
     process.exit(1);
   }

@@ -24,6 +24,18 @@ function watchDialogs(page: Page): string[] {
   return dialogs;
 }
 
+/** The quickstart on a channel of its own (other tests greet on `sse`), signed in as `who`. */
+async function quickstartSignedIn(page: Page, who: string) {
+  const base = testEnv("APP_URL");
+  const channel = uniqueChannel("qs");
+  const name = `${who}-${Date.now().toString(36)}`;
+  const dialogs = watchDialogs(page);
+  await page.goto(`${base}/?channel=${channel}`);
+  await expect(page.getByTestId("stream-status")).toHaveAttribute("data-status", "open");
+  await signIn(page, name);
+  return { base, channel, name, dialogs };
+}
+
 const greet = (channel: string, n: number) =>
   publishViaApi({ channel, type: "greeting", data: { message: `Hello ${n}!` } });
 
@@ -31,13 +43,7 @@ test("the login goes away: the gated channel closes with the server's code, the 
   page,
   context,
 }) => {
-  const base = testEnv("APP_URL");
-  const channel = uniqueChannel("qs");
-  const name = `alice-${Date.now().toString(36)}`;
-  const dialogs = watchDialogs(page);
-  await page.goto(`${base}/?channel=${channel}`);
-  await expect(page.getByTestId("stream-status")).toHaveAttribute("data-status", "open");
-  await signIn(page, name);
+  const { base, channel, name, dialogs } = await quickstartSignedIn(page, "alice");
   await greet(channel, 1);
   await publishViaApi({ channel: `user-${name}`, data: "for you" });
   await expect(page.getByTestId("event")).toHaveCount(1);
@@ -74,12 +80,7 @@ test("the login goes away: the gated channel closes with the server's code, the 
 test("signing out ends the user's stream on the server; the quickstart beside it goes on", async ({
   page,
 }) => {
-  const base = testEnv("APP_URL");
-  const channel = uniqueChannel("qs");
-  const name = `bob-${Date.now().toString(36)}`;
-  const dialogs = watchDialogs(page);
-  await page.goto(`${base}/?channel=${channel}`);
-  await signIn(page, name);
+  const { channel, dialogs } = await quickstartSignedIn(page, "bob");
   await page.getByRole("button", { name: "Sign out" }).click();
   await expect(page.getByRole("button", { name: "Sign in" })).toBeVisible();
   // The old cookie no longer opens the channel, from any tab or device.

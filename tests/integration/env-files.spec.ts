@@ -4,12 +4,11 @@ import {
   copyApp,
   descendants,
   isAlive,
-  isListening,
   type PersonProcess,
   runAsPerson,
 } from "../support/app-copy";
 import { mintTestToken, testEnv } from "../support/env";
-import { getFreePort } from "../support/ports";
+import { getFreePort, isListening } from "../support/ports";
 import { openStream } from "../support/sse-client";
 
 // Each entry point a person runs (`npm start`, `npm run dev`, the deploy folder's

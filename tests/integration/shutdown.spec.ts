@@ -2,19 +2,11 @@ import { connect } from "node:net";
 import { expect, test } from "@playwright/test";
 import { publishViaApi, TEST_PUBLISH_TOKEN, testEnv, uniqueChannel } from "../support/env";
 import { SERVING_WAYS, startServer } from "../support/next-server";
+import { isListening } from "../support/ports";
 import { openStream } from "../support/sse-client";
 
 /** Whether a new TCP connection to the port is refused (what a reconnecting browser meets). */
-function refused(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, "127.0.0.1");
-    socket.once("connect", () => {
-      socket.destroy();
-      resolve(false);
-    });
-    socket.once("error", () => resolve(true));
-  });
-}
+const refused = async (port: number) => !(await isListening(port));
 
 /**
  * A connection that has sent the first bytes of a request before the shutdown, so the

@@ -1,10 +1,9 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { onTestExit } from "./on-exit";
-import { getFreePort } from "./ports";
+import { getFreePort, isListening } from "./ports";
 
 /** An nginx this test started on a free loopback port, in front of `upstreams`. */
 export interface TestNginx {
@@ -66,7 +65,7 @@ export async function startNginx(upstreams: number[]): Promise<TestNginx> {
   };
   const forget = onTestExit(kill);
   const deadline = Date.now() + 10_000;
-  while (!(await listening(port))) {
+  while (!(await isListening(port))) {
     if (child.exitCode !== null || Date.now() > deadline) {
       kill();
       forget();
@@ -83,17 +82,6 @@ export async function startNginx(upstreams: number[]): Promise<TestNginx> {
       forget();
     },
   };
-}
-
-function listening(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, "127.0.0.1");
-    socket.once("connect", () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once("error", () => resolve(false));
-  });
 }
 
 /** NGINX_BIN, else Debian's (in /usr/sbin, which a user's PATH may lack), else `nginx`. */

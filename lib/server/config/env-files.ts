@@ -7,12 +7,17 @@ export interface EnvFile {
   contents: string;
 }
 
-/** Thrown for an env file line that is not `NAME=value`, a comment or blank. */
-export class EnvFileError extends Error {
-  readonly code = "invalid_env_file";
-  constructor(message: string) {
+/**
+ * Thrown at start-up for settings that cannot be used: an env file line that is not
+ * `NAME=value` (`invalid_env_file`), or an invalid value (`invalid_settings`), naming each.
+ */
+export class ConfigError extends Error {
+  constructor(
+    message: string,
+    readonly code: "invalid_settings" | "invalid_env_file" = "invalid_settings",
+  ) {
     super(message);
-    this.name = "EnvFileError";
+    this.name = "ConfigError";
   }
 }
 
@@ -24,7 +29,7 @@ const loaded = () => singleton("env-files", () => ({ files: [] as EnvFile[], don
  * process wins over every file), before any setting is read. A custom server reads its
  * settings before `next()` would load them, so it must load them itself.
  * Once per process: a second call (instrumentation under `npm start`) answers the first's.
- * @throws EnvFileError naming the file and line of each line the loader would skip.
+ * @throws ConfigError naming the file and line of each line the loader would skip.
  */
 export function loadEnvFiles(dir: string, dev: boolean): EnvFile[] {
   const state = loaded();
@@ -37,7 +42,7 @@ export function loadEnvFiles(dir: string, dev: boolean): EnvFile[] {
   state.files = files;
   state.done = true;
   const problems = files.flatMap((file) => lintEnvFile(file.path, file.contents));
-  if (problems.length > 0) throw new EnvFileError(problems.join("; "));
+  if (problems.length > 0) throw new ConfigError(problems.join("; "), "invalid_env_file");
   return files;
 }
 

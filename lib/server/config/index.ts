@@ -1,6 +1,6 @@
 import "server-only";
 import { z } from "zod";
-import { settingSource, unknownSettings } from "@/lib/server/config/env-files";
+import { ConfigError, settingSource, unknownSettings } from "@/lib/server/config/env-files";
 import { singleton } from "@/lib/server/singleton";
 import { DEFAULT_MAX_CHANNELS_PER_STREAM, MAX_CHANNEL_LENGTH } from "@/lib/sse/channel";
 
@@ -267,14 +267,7 @@ export interface SseConfig {
   reauthorizeSeconds: number;
 }
 
-/** Thrown at start-up for an invalid environment, naming every bad variable. */
-export class ConfigError extends Error {
-  readonly code = "invalid_settings";
-  constructor(message: string) {
-    super(message);
-    this.name = "ConfigError";
-  }
-}
+export { ConfigError } from "@/lib/server/config/env-files";
 
 /**
  * Validates an environment into an SseConfig.

@@ -1,8 +1,8 @@
 /**
  * The production server, `npm start` (and `npm run dev` with `--dev`): one Node process, one
- * port. `GET`/`HEAD`/`OPTIONS /stream` go to next-sse's Node stream host, which writes
+ * port. `GET`/`HEAD`/`OPTIONS /stream` go to next-sse's Node stream adapter, which writes
  * frames straight to the socket; every other request goes to Next.js's own request handler
- * (`next()` + `getRequestHandler()`, the documented custom-server API). The stream host is
+ * (`next()` + `getRequestHandler()`, the documented custom-server API). The stream adapter is
  * registered by `instrumentation.ts`, inside Next.js's bundle, so routes, Server Actions and
  * streams share one broker and one registry. With SSE_WORKERS above 1, `node:cluster` runs
  * that many processes on the same port, each an instance coordinated through Redis.
@@ -17,15 +17,15 @@ import type { Socket } from "node:net";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import next from "next";
-import { FORWARDING_HEADERS, untrustedForwarding } from "@/lib/server/client-address";
-import { getConfig, type SseConfig, warnAboutUnknownSettings } from "@/lib/server/config";
-import { noticeRestartOnlyEdits } from "@/lib/server/config/dev-notices";
-import { loadEnvFiles } from "@/lib/server/config/env-files";
-import type { NodeStreamHost } from "@/lib/server/stream/node-host";
+import { FORWARDING_HEADERS, untrustedForwarding } from "@/lib/access/client-address";
+import { getConfig, type SseConfig, warnAboutUnknownSettings } from "@/lib/config";
+import { noticeRestartOnlyEdits } from "@/lib/config/dev-notices";
+import { loadEnvFiles } from "@/lib/config/env-files";
+import type { NodeStreamAdapter } from "@/lib/transport/node-adapter";
 
-// The same key as NODE_STREAM_HOST in lib/server/stream/node-host.ts (importing it would
+// The same key as NODE_STREAM_ADAPTER in lib/transport/node-adapter.ts (importing it would
 // bundle a second copy of the stream core into this file).
-const NODE_STREAM_HOST = Symbol.for("next-sse.node-stream-host");
+const NODE_STREAM_ADAPTER = Symbol.for("next-sse.node-stream-adapter");
 const STREAM_PATH = "/stream";
 const STREAM_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 // A burst of reconnects (after a deploy, or a Redis failover) overflows Node's default
@@ -53,8 +53,8 @@ function readSettings(): SseConfig {
   }
 }
 
-function streamHost(): NodeStreamHost | undefined {
-  return (globalThis as { [NODE_STREAM_HOST]?: NodeStreamHost })[NODE_STREAM_HOST];
+function streamAdapter(): NodeStreamAdapter | undefined {
+  return (globalThis as { [NODE_STREAM_ADAPTER]?: NodeStreamAdapter })[NODE_STREAM_ADAPTER];
 }
 
 /**
@@ -110,17 +110,17 @@ async function serve(settings: SseConfig): Promise<void> {
   const app = next({ dev, dir, hostname: settings.hostname, port: settings.port });
   await app.prepare();
   const handle = app.getRequestHandler();
-  const registered = streamHost();
+  const registered = streamAdapter();
   registered?.claimShutdown();
   // `next dev` recompiles what a developer edits (access rules, token checks) for route
-  // handlers only: the stream host holds the modules it was registered with, so in dev
+  // handlers only: the stream adapter holds the modules it was registered with, so in dev
   // `/stream` is served by its route handler, which is reloaded like every other.
   const host = dev ? undefined : registered;
   if (dev) {
     console.info("[next-sse] dev: /stream is served by its route handler (reloaded on edits)");
     noticeRestartOnlyEdits(dir);
   } else if (host === undefined) {
-    console.warn("[next-sse] no stream host registered: /stream is served by its route handler");
+    console.warn("[next-sse] no stream adapter registered: /stream is served by its route handler");
   }
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     // Pipelined behind a stream on this connection: never run (its answer could never go).
@@ -130,7 +130,7 @@ async function serve(settings: SseConfig): Promise<void> {
     else void handle(req, res);
   });
   if (host !== undefined && settings.fastPath) {
-    // New connections meet the stream host first: it reads a plain `/stream` request off
+    // New connections meet the stream adapter first: it reads a plain `/stream` request off
     // the socket itself and hands every other connection to Node's HTTP server untouched.
     const [toHttp] = server.listeners("connection") as Array<(socket: Socket) => void>;
     server.removeAllListeners("connection");

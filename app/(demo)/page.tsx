@@ -7,8 +7,8 @@ import { mintDemoVisitorToken } from "@/components/demo/fences";
 import { PrivateChannel } from "@/components/demo/private-channel";
 import { Quickstart } from "@/components/demo/quickstart";
 import { StreamBadge } from "@/components/demo/stream-badge";
-import { getConfig } from "@/lib/server/config";
-import { readSession, SESSION_COOKIE } from "@/lib/server/sessions";
+import { readSession, SESSION_COOKIE } from "@/lib/access/sessions";
+import { getConfig } from "@/lib/config";
 import { DEFAULT_CHANNEL, isValidChannel } from "@/lib/sse/channel";
 
 type SearchParams = Promise<Record<string, string | string[] | undefined>>;

@@ -1,6 +1,6 @@
 import { authorizeDemoPublish, refuseCrossSiteSubresource } from "@/components/demo/fences";
-import { errorResponse } from "@/lib/server/http";
-import { publish } from "@/lib/server/publish";
+import { publish } from "@/lib/features/publish";
+import { errorResponse } from "@/lib/http";
 import { DEFAULT_CHANNEL } from "@/lib/sse/channel";
 
 /**

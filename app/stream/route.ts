@@ -1,5 +1,5 @@
-import { handleStreamRequest } from "@/lib/server/stream/handle-request";
-import { toWebResponse } from "@/lib/server/stream/sinks";
+import { handleStreamRequest } from "@/lib/stream/handle-request";
+import { toWebResponse } from "@/lib/transport/sinks";
 
 /**
  * `GET /stream?channel=NAME[&channel=…]` (default `sse`) as a route handler: what `next

@@ -3,11 +3,11 @@
 import { cookies, headers } from "next/headers";
 import { PRIVATE_DEMO_CHANNEL } from "@/components/demo/channels";
 import { authorizeDemoPublish, mintDemoToken, requireDemo } from "@/components/demo/fences";
-import { getConfig } from "@/lib/server/config";
-import { publish } from "@/lib/server/publish";
-import { limitRate } from "@/lib/server/rate-limit";
-import { disconnect } from "@/lib/server/revocation";
-import { mintSession, readSession, SESSION_COOKIE, SESSION_SUB } from "@/lib/server/sessions";
+import { limitRate } from "@/lib/access/rate-limit";
+import { disconnect } from "@/lib/access/revocation";
+import { mintSession, readSession, SESSION_COOKIE, SESSION_SUB } from "@/lib/access/sessions";
+import { getConfig } from "@/lib/config";
+import { publish } from "@/lib/features/publish";
 
 /**
  * The private channel demo's publisher: a Server Action, so no publish token reaches the

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { authorizeDemoPublish, refuseCrossSiteSubresource } from "@/components/demo/fences";
-import { mintChannelToken } from "@/lib/server/auth";
-import { resetSingletons } from "@/lib/server/singleton";
+import { mintChannelToken } from "@/lib/access/tokens";
+import { resetSingletons } from "@/lib/ops/singleton";
 
 const client = (address: string) => new Headers({ "x-forwarded-for": address });
 const CHANNELS = ["news", "private-playground"];

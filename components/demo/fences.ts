@@ -1,11 +1,11 @@
 import "server-only";
 import { randomBytes } from "node:crypto";
 import { PRIVATE_DEMO_CHANNEL, PRIVATE_PLAYGROUND_CHANNEL } from "@/components/demo/channels";
-import { mintChannelToken } from "@/lib/server/auth";
-import { requireChannelTokens } from "@/lib/server/authorize";
-import { getConfig } from "@/lib/server/config";
-import { HttpError } from "@/lib/server/http";
-import { limitRate } from "@/lib/server/rate-limit";
+import { requireChannelTokens } from "@/lib/access/authorize";
+import { limitRate } from "@/lib/access/rate-limit";
+import { mintChannelToken } from "@/lib/access/tokens";
+import { getConfig } from "@/lib/config";
+import { HttpError } from "@/lib/http";
 
 /**
  * The demo (quickstart and playground) publishes without a publish token, so it is fenced:

@@ -3,7 +3,7 @@
 import { headers } from "next/headers";
 import { PLAYGROUND_CHANNELS } from "@/components/demo/channels";
 import { authorizeDemoPublish } from "@/components/demo/fences";
-import { publishRequest } from "@/lib/server/publish";
+import { publishRequest } from "@/lib/features/publish";
 
 /** What the playground's publish form gets back. */
 export type PublishFormState =

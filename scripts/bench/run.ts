@@ -9,7 +9,7 @@
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { Redis } from "ioredis";
-import { RedisBroker } from "@/lib/server/broker/redis";
+import { RedisBroker } from "@/lib/broker/redis";
 import { TEST_PUBLISH_TOKEN } from "@/tests/support/env";
 import { ensureBuilt, startAppServer, startNextServer } from "@/tests/support/next-server";
 import { startRedisServer } from "@/tests/support/redis-server";

@@ -150,7 +150,7 @@ test("npm run dev reads .env.local, applies an edited access rule to the next /s
   expect(orders.response.status).toBe(200);
   orders.close();
   // A developer requires a login for `orders` in the access policy, and saves.
-  const policy = "lib/server/authorize.ts";
+  const policy = "lib/access/authorize.ts";
   const before = copy.read(policy);
   const edited = before.replace(
     "  const context: AuthorizeContext = {",
@@ -169,9 +169,9 @@ test("npm run dev reads .env.local, applies an edited access rule to the next /s
     )
     .toBe(401);
   // What a reload cannot reach says so: the broker is made once, settings are read once.
-  const broker = "lib/server/broker/memory.ts";
+  const broker = "lib/broker/memory.ts";
   copy.write(broker, `${copy.read(broker)}\n// edited\n`);
-  await running.waitFor(/lib\/server\/broker\/memory\.ts changed: the broker is made once/);
+  await running.waitFor(/lib\/broker\/memory\.ts changed: the broker is made once/);
   copy.write(".env.local", settingsFile(port, "SSE_RETRY_MS=1000"));
   await running.waitFor(/\.env\.local changed: settings are read once at start/);
   await expectStoppedBy("SIGTERM", running.pid, running, port);

@@ -1,2 +1,2 @@
-// Stands in for `server-only` under Vitest, which runs lib/server in plain Node.
+// Stands in for `server-only` under Vitest, which runs the server modules of lib/ in plain Node.
 export {};

@@ -20,7 +20,7 @@ export const TEST_SECRET = "test-secret-for-channel-tokens-0123456789";
 export const TEST_ALLOWED_ORIGIN = "http://allowed.example";
 
 /**
- * Mints a channel token the way lib/server/auth.ts does (the documented format, so other
+ * Mints a channel token the way lib/access/tokens.ts does (the documented format, so other
  * services can mint them too): base64url(JSON {channels, exp}) "." base64url(HMAC-SHA256).
  */
 export function mintTestToken(

@@ -1,5 +1,5 @@
-import { handleStreamRequest, type StreamOptions } from "@/lib/server/stream/handle-request";
-import { toWebResponse } from "@/lib/server/stream/sinks";
+import { handleStreamRequest, type StreamOptions } from "@/lib/stream/handle-request";
+import { toWebResponse } from "@/lib/transport/sinks";
 
 /**
  * A stream through the one entry point every server uses, as a route handler sees it:

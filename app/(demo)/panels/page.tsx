@@ -1,7 +1,7 @@
 import type { Metadata } from "next";
 import { notFound } from "next/navigation";
 import { ChannelPanel } from "@/components/demo/channel-panel";
-import { getConfig } from "@/lib/server/config";
+import { getConfig } from "@/lib/config";
 import { isValidChannel } from "@/lib/sse/channel";
 
 export const metadata: Metadata = { title: "next-sse panels" };

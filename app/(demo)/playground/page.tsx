@@ -3,8 +3,8 @@ import { notFound } from "next/navigation";
 import { connection } from "next/server";
 import { PLAYGROUND_CHANNELS, PRIVATE_PLAYGROUND_CHANNEL } from "@/components/demo/channels";
 import { Playground } from "@/components/demo/playground";
-import { mintChannelToken } from "@/lib/server/auth";
-import { getConfig } from "@/lib/server/config";
+import { mintChannelToken } from "@/lib/access/tokens";
+import { getConfig } from "@/lib/config";
 
 export const metadata: Metadata = { title: "next-sse playground" };
 

@@ -1,7 +1,7 @@
-import { getConfig } from "@/lib/server/config";
-import { errorResponse, HttpError, readJsonBody, requireBearer } from "@/lib/server/http";
-import { limitRate } from "@/lib/server/rate-limit";
-import { disconnect, parseDisconnectRequest } from "@/lib/server/revocation";
+import { limitRate } from "@/lib/access/rate-limit";
+import { disconnect, parseDisconnectRequest } from "@/lib/access/revocation";
+import { getConfig } from "@/lib/config";
+import { errorResponse, HttpError, readJsonBody, requireBearer } from "@/lib/http";
 
 /**
  * `POST /api/disconnect` with `Authorization: Bearer $SSE_PUBLISH_TOKEN`: `{ sub }` ends

@@ -1,9 +1,9 @@
-import { authorizePublisher } from "@/lib/server/authorize";
-import { getConfig } from "@/lib/server/config";
-import { handlePreflight, withCors } from "@/lib/server/cors";
-import { errorResponse, readJsonBody } from "@/lib/server/http";
-import { publishRequest } from "@/lib/server/publish";
-import { limitRate } from "@/lib/server/rate-limit";
+import { authorizePublisher } from "@/lib/access/authorize";
+import { handlePreflight, withCors } from "@/lib/access/cors";
+import { limitRate } from "@/lib/access/rate-limit";
+import { getConfig } from "@/lib/config";
+import { publishRequest } from "@/lib/features/publish";
+import { errorResponse, readJsonBody } from "@/lib/http";
 
 /**
  * `POST /api/publish`: `{ channel | channels, data, type?, id?, retry? }` with

@@ -1,6 +1,6 @@
-import { authorizedChannelParam } from "@/lib/server/authorize";
-import { errorResponse } from "@/lib/server/http";
-import { countSubscribers } from "@/lib/server/presence";
+import { authorizedChannelParam } from "@/lib/access/authorize";
+import { countSubscribers } from "@/lib/features/presence";
+import { errorResponse } from "@/lib/http";
 
 /**
  * `GET /api/channels/NAME`: `{ channel, subscribers }`, the streams on that channel across

@@ -1,6 +1,6 @@
-import { authorizedChannelParam } from "@/lib/server/authorize";
-import { parseHistoryQuery, readHistory } from "@/lib/server/history";
-import { errorResponse } from "@/lib/server/http";
+import { authorizedChannelParam } from "@/lib/access/authorize";
+import { parseHistoryQuery, readHistory } from "@/lib/features/history";
+import { errorResponse } from "@/lib/http";
 
 /**
  * `GET /api/channels/NAME/history?limit=&before=&after=&order=newest|oldest`: one JSON page

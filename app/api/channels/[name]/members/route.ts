@@ -1,6 +1,6 @@
-import { authorizedChannelParam } from "@/lib/server/authorize";
-import { errorResponse } from "@/lib/server/http";
-import { listMembers } from "@/lib/server/members";
+import { authorizedChannelParam } from "@/lib/access/authorize";
+import { listMembers } from "@/lib/features/members";
+import { errorResponse } from "@/lib/http";
 
 /**
  * `GET /api/channels/NAME/members`: `{ channel, members: [{ sub, info? }] }`, the users

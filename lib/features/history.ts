@@ -1,0 +1,123 @@
+import "server-only";
+import { getBroker } from "@/lib/broker";
+import { parseFrame, SseInputError } from "@/lib/sse/frame";
+import { isStreamId, publishedAtMs } from "@/lib/sse/ids";
+
+/** Events one history page holds at most (`limit` is capped here). */
+export const MAX_HISTORY_PAGE = 100;
+
+/** One event of the history API. */
+export interface HistoryEvent {
+  id: string;
+  /** The `event:` type; `message` when it had none, as EventSource names it. */
+  type: string;
+  /** The data: parsed JSON when it is JSON, else the text, as the hook hands it over. */
+  data: unknown;
+  /** When it was published (ISO 8601), from its id. */
+  publishedAt: string;
+}
+
+/** What `GET /api/channels/NAME/history` answers. */
+export interface HistoryPage {
+  channel: string;
+  events: HistoryEvent[];
+  /** The query string of the next page (older for `newest`, newer for `oldest`), or null. */
+  next: string | null;
+}
+
+function decodeData(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+/** Which page of history `readHistory` reads. */
+export interface HistoryQuery {
+  /** Events in the page, 1 to 100 (default 50). */
+  limit?: number;
+  /** Only events before this id (exclusive). */
+  before?: string;
+  /** Only events after this id (exclusive). */
+  after?: string;
+  /** `newest` first (the default) or `oldest` first. */
+  order?: "newest" | "oldest";
+}
+
+/**
+ * Reads one page of a channel's history, for server code and the history API: events with
+ * their type, data and publish time, and `next`, the query of the following page.
+ * @throws SseInputError naming a bad option (400 in the API).
+ * @throws BrokerUnavailableError when Redis does not answer in time (503).
+ */
+export async function readHistory(
+  channel: string,
+  options: HistoryQuery = {},
+): Promise<HistoryPage> {
+  const { limit = 50, before, after, order = "newest" } = options;
+  if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_HISTORY_PAGE) {
+    throw new SseInputError("limit", `limit must be a whole number from 1 to ${MAX_HISTORY_PAGE}`);
+  }
+  if (order !== "newest" && order !== "oldest") {
+    throw new SseInputError("order", 'order must be "newest" or "oldest"');
+  }
+  for (const [name, id] of [
+    ["before", before],
+    ["after", after],
+  ] as const) {
+    if (id !== undefined && !isStreamId(id)) {
+      throw new SseInputError(name, `${name} must be an event id like 1700000000000-0`);
+    }
+  }
+  const newestFirst = order === "newest";
+  const entries = await getBroker().readPage(channel, { limit, before, after, newestFirst });
+  const events = entries.map(({ id, frame }) => {
+    const { type, data } = parseFrame(frame);
+    return {
+      id,
+      type: type ?? "message",
+      data: decodeData(data),
+      publishedAt: new Date(publishedAtMs(id) ?? 0).toISOString(),
+    };
+  });
+  let next: string | null = null;
+  const last = events.at(-1);
+  if (events.length === limit && last !== undefined) {
+    const cursor = new URLSearchParams({ limit: String(limit), order });
+    if (newestFirst) {
+      cursor.set("before", last.id);
+      if (after !== undefined) cursor.set("after", after);
+    } else {
+      cursor.set("after", last.id);
+      if (before !== undefined) cursor.set("before", before);
+    }
+    next = `?${cursor}`;
+  }
+  return { channel, events, next };
+}
+
+/**
+ * The history API's query (`limit`, `before`, `after`, `order`) as `readHistory` options.
+ * @throws SseInputError naming the bad parameter (400).
+ */
+export function parseHistoryQuery(params: URLSearchParams): HistoryQuery {
+  const limitText = params.get("limit");
+  if (limitText !== null && !/^\d+$/.test(limitText)) {
+    throw new SseInputError("limit", `limit must be a whole number from 1 to ${MAX_HISTORY_PAGE}`);
+  }
+  const order = params.get("order") ?? undefined;
+  if (order !== undefined && order !== "newest" && order !== "oldest") {
+    throw new SseInputError("order", 'order must be "newest" or "oldest"');
+  }
+  const optional = (name: string) => {
+    const value = params.get(name);
+    return value === null || value === "" ? undefined : value;
+  };
+  return {
+    limit: limitText === null ? undefined : Number(limitText),
+    before: optional("before"),
+    after: optional("after"),
+    order,
+  };
+}

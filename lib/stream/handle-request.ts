@@ -1,0 +1,336 @@
+import "server-only";
+import { type Access, authorizedStreamChannels, isPrivateChannel } from "@/lib/access/authorize";
+import { clientAddress, warnIfOneProxy } from "@/lib/access/client-address";
+import { corsHeaders, handlePreflight, withCors } from "@/lib/access/cors";
+import { watchRevocations } from "@/lib/access/revocation";
+import { type Broker, getBroker } from "@/lib/broker";
+import { getConfig } from "@/lib/config";
+import { joinMembers, watchMembers } from "@/lib/features/members";
+import { errorResponse, HttpError, jsonError, type RequestLike, SSE_HEADERS } from "@/lib/http";
+import { singleton } from "@/lib/ops/singleton";
+import { helloFrame } from "@/lib/sse/frame";
+import { Outbox } from "@/lib/stream/outbox";
+import { watchAccess } from "@/lib/stream/reauthorize";
+import {
+  countClient,
+  countClientStreams,
+  countOpenStreams,
+  countSink,
+  installShutdown,
+  isDraining,
+  streamCounters,
+  track,
+  untrack,
+  updatePresence,
+} from "@/lib/stream/registry";
+import { Session } from "@/lib/stream/session";
+import { readLastEventId, readMembers, readRewind } from "@/lib/stream/stream-query";
+import type { OpenStream, StreamResult, StreamSignal } from "@/lib/transport/sinks";
+
+/** How streams are served; every field defaults from the config (tests pass their own). */
+export interface StreamOptions {
+  broker: Broker;
+  /** Reconnect delay sent to the browser with the first bytes, in ms. */
+  retryMs: number;
+  /** Idle time before a keep-alive comment, in ms; 0 for none. */
+  heartbeatMs: number;
+  /** Bytes that may wait for a slow client before the stream is dropped. */
+  maxBacklogBytes: number;
+  /** Seconds after which the stream ends with `retry: 0`, so the browser resumes; 0 for never. */
+  maxStreamSeconds: number;
+  /** Streams this process serves at most; past it, 503. */
+  maxConnections: number;
+  /** Bytes of history one catch-up replays before it sends `reset` instead. */
+  maxReplayBytes: number;
+}
+
+const METHODS = "GET, HEAD, OPTIONS";
+
+/**
+ * The one entry point of every server for `/stream?channel=NAME[&channel=…]`: decides
+ * OPTIONS (CORS preflight), HEAD (the headers GET would send, no stream), access, the
+ * connection limit and draining, then subscribes and replays after `Last-Event-ID`.
+ * Answers an error `Response` (400/401/403/405/503 JSON, CORS applied) or an `OpenStream`
+ * whose subscriptions are confirmed: attach a sink with `open`. `signal` aborts when the
+ * client leaves. Unexpected errors are thrown or rejected (the server answers 500).
+ *
+ * The answer is a promise only when something had to wait (a token's key, a SUBSCRIBE, a
+ * history read): a new stream on a busy public channel is answered in the same turn, which
+ * is most connections, with no promise to make, hook or resolve.
+ */
+export function handleStreamRequest(
+  request: RequestLike,
+  signal: StreamSignal,
+  overrides: Partial<StreamOptions> = {},
+): StreamResult | Promise<StreamResult> {
+  if (request.method === "OPTIONS") return handlePreflight(request, METHODS);
+  if (request.method !== "GET" && request.method !== "HEAD") {
+    const refused = jsonError(405, "method_not_allowed", `${request.method} is not allowed here`);
+    refused.headers.set("Allow", METHODS);
+    return withCors(request, refused);
+  }
+  const refuse = (error: unknown) => withCors(request, errorResponse(error));
+  try {
+    // Parsed once here: this runs for every connection.
+    const query = new URL(request.url).searchParams;
+    const { channels, access } = authorizedStreamChannels(request, query);
+    // Any thenable is awaited (a library's promise too): only a settled Access grants.
+    if (isThenable(access)) {
+      return Promise.resolve(access)
+        .then((granted) => admit(request, query, channels, grantOf(granted), signal, overrides))
+        .catch(refuse);
+    }
+    const admitted = admit(request, query, channels, grantOf(access), signal, overrides);
+    return admitted instanceof Promise ? admitted.catch(refuse) : admitted;
+  } catch (error) {
+    return refuse(error);
+  }
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    (typeof value === "object" || typeof value === "function") &&
+    value !== null &&
+    typeof (value as { then?: unknown }).then === "function"
+  );
+}
+
+/**
+ * What `authorize` granted, checked: an object (an `Access`). Anything else is a bug in a
+ * custom rule, never access: thrown as an internal error (500, logged).
+ */
+function grantOf(value: unknown): Access {
+  if (typeof value === "object" && value !== null && !Array.isArray(value)) return value as Access;
+  throw new Error(`authorize() returned ${value === null ? "null" : typeof value}, not an Access`);
+}
+
+/** After access: limits, then the stream. Throws what `handleStreamRequest` turns into errors. */
+function admit(
+  request: RequestLike,
+  query: URLSearchParams,
+  channels: string[],
+  access: Access,
+  signal: StreamSignal,
+  overrides: Partial<StreamOptions>,
+): StreamResult | Promise<StreamResult> {
+  const config = getConfig();
+  const rewind = readRewind(query, config.maxRewind);
+  const noticeChannels = readMembers(query, channels);
+  if (request.method === "HEAD") {
+    return withCors(request, new Response(null, { headers: SSE_HEADERS }));
+  }
+  const options: StreamOptions = {
+    broker: overrides.broker ?? getBroker(),
+    retryMs: overrides.retryMs ?? config.retryMs,
+    heartbeatMs: overrides.heartbeatMs ?? config.heartbeatMs,
+    maxBacklogBytes: overrides.maxBacklogBytes ?? config.maxBacklogBytes,
+    maxStreamSeconds: overrides.maxStreamSeconds ?? config.maxStreamSeconds,
+    maxConnections: overrides.maxConnections ?? config.maxConnections,
+    maxReplayBytes: overrides.maxReplayBytes ?? config.maxReplayBytes,
+  };
+  // Counted per client only where a per-client limit applies (the address costs a syscall).
+  const client = config.maxStreamsPerClient > 0 ? clientAddress(request.headers) : "";
+  refuseOverLimits(client, config.maxStreamsPerClient, options.maxConnections);
+  if (client !== "")
+    warnIfOneProxy(client, countClientStreams(client) + 1, config.maxStreamsPerClient);
+  const identified = access.sub !== undefined || access.jti !== undefined;
+  // No token's `exp` bounds this access (an app rule's cookie or session): ask again.
+  const byRule = access.expiresAt === undefined;
+  const opened = openStream(channels, readLastEventId(request, query), signal, options, {
+    expiresAt: access.expiresAt,
+    holder: identified ? { sub: access.sub, jti: access.jti, byRule } : undefined,
+    recheck:
+      byRule && config.reauthorizeSeconds > 0
+        ? {
+            key: identityKey(request, channels),
+            check: () => authorizedStreamChannels(request, query).access,
+            everyMs: config.reauthorizeSeconds * 1000,
+          }
+        : undefined,
+    client,
+    rewind,
+    noticeChannels,
+    member:
+      access.sub === undefined
+        ? undefined
+        : { sub: access.sub, info: access.presence, channels: channels.filter(isPrivateChannel) },
+  });
+  installShutdown(config.shutdownTimeoutMs);
+  // A revocation on any instance must reach this token's stream.
+  if (identified) watchRevocations();
+  const cors = corsHeaders(request);
+  const headers = Object.keys(cors).length === 0 ? SSE_HEADERS : { ...SSE_HEADERS, ...cors };
+  const finish = (stream: OpenedStream): OpenStream => ({ ...stream, headers });
+  return opened instanceof Promise ? opened.then(finish) : finish(opened);
+}
+
+/**
+ * Admission: none while draining (503, retry in a second, elsewhere), at most
+ * `perClient` streams per client address (429) and `maxConnections` per process (503).
+ * @throws HttpError naming the limit, with Retry-After.
+ */
+function refuseOverLimits(client: string, perClient: number, maxConnections: number): void {
+  if (isDraining()) {
+    throw new HttpError(503, "shutting_down", "this server is shutting down: reconnect", {
+      "Retry-After": "1",
+    });
+  }
+  if (perClient > 0 && countClientStreams(client) >= perClient) {
+    throw new HttpError(
+      429,
+      "too_many_client_streams",
+      `this client already holds ${perClient} streams here: close some`,
+      { "Retry-After": "5" },
+    );
+  }
+  if (countOpenStreams() >= maxConnections) {
+    throw new HttpError(
+      503,
+      "too_many_streams",
+      `this server is at its limit of ${maxConnections} streams`,
+      { "Retry-After": "5" },
+    );
+  }
+}
+
+const noop = () => {};
+
+/** A stream that ended before it started: its sink is ended at once. */
+const GONE: Omit<OpenStream, "headers" | "maxBacklogBytes"> = {
+  open: (sink) => sink.end(),
+  cancel: () => {},
+};
+
+/** An open stream before its response headers are known. */
+type OpenedStream = Omit<OpenStream, "headers">;
+
+/**
+ * The rule and identity a stream was admitted under: its channels and every credential a
+ * rule may read (cookie, authorization, `?token=`). Equal keys get one policy call a round.
+ */
+function identityKey(request: RequestLike, channels: readonly string[]): string {
+  const { headers } = request;
+  const token = new URL(request.url).searchParams.get("token") ?? "";
+  return [
+    channels.join(","),
+    headers.get("cookie") ?? "",
+    headers.get("authorization") ?? "",
+    token,
+  ].join("\0");
+}
+
+/** Who and what one stream is for, beyond the shared options. */
+interface StreamParty {
+  expiresAt?: number;
+  holder?: { sub?: string; jti?: string; byRule: boolean };
+  /** Access an app rule granted, asked again on a cadence (`SSE_REAUTHORIZE_SECONDS`). */
+  recheck?: { key: string; check(): unknown; everyMs: number };
+  client: string;
+  rewind: number;
+  noticeChannels: string[];
+  /** The token's user, a member of the stream's private channels while it is open. */
+  member?: { sub: string; info: Access["presence"]; channels: string[] };
+}
+
+/**
+ * Creates a stream's session and outbox, registers it, and waits (only if it must) until
+ * it is subscribed and caught up. A client that leaves meanwhile (signal) is cleaned up once.
+ */
+function openStream(
+  channels: readonly string[],
+  lastEventId: string | null,
+  signal: StreamSignal,
+  options: StreamOptions,
+  party: StreamParty,
+): OpenedStream | Promise<OpenedStream> {
+  const { maxBacklogBytes } = options;
+  // The client left before we started: nothing to subscribe, nobody to write to.
+  if (signal.aborted) return { ...GONE, maxBacklogBytes };
+  let counted = false;
+  // Membership and members events, released when the stream closes (most streams: none).
+  let releases: Array<() => void> | undefined;
+  let sinkKind: "node" | "web" | undefined;
+  const outboxOptions = {
+    maxBacklogBytes,
+    maxStreamSeconds: options.maxStreamSeconds,
+    expiresAt: party.expiresAt,
+    holder: party.holder,
+  };
+  const outbox: Outbox = new Outbox(outboxOptions, (reason) => {
+    session.close();
+    untrack(outbox);
+    countClient(party.client, -1);
+    signal.removeEventListener("abort", onAbort);
+    if (counted) updatePresence(channels, -1);
+    for (const release of releases ?? []) release();
+    if (sinkKind !== undefined) countSink(sinkKind, -1);
+    if (reason === "slow_consumer") streamCounters().slowConsumerDrops++;
+  });
+  const session = new Session(
+    options.broker,
+    channels,
+    outbox,
+    maxBacklogBytes,
+    options.maxReplayBytes,
+    party.noticeChannels,
+  );
+  const onAbort = () => outbox.close("client");
+  track(outbox, options.heartbeatMs);
+  countClient(party.client, 1);
+  const { recheck } = party;
+  if (recheck !== undefined) {
+    const unwatch = watchAccess(
+      { key: recheck.key, check: recheck.check, end: () => outbox.revoke() },
+      recheck.everyMs,
+    );
+    releases = [unwatch];
+  }
+  signal.addEventListener("abort", onAbort, { once: true });
+  const opened = (): OpenedStream => {
+    // The client may have left while we subscribed and replayed: it was cleaned up already.
+    if (signal.aborted) return { ...GONE, maxBacklogBytes };
+    counted = true;
+    updatePresence(channels, 1);
+    const { member } = party;
+    const joined =
+      member === undefined || member.channels.length === 0
+        ? undefined
+        : joinMembers(member.channels, member.sub, member.info);
+    const watching =
+      party.noticeChannels.length === 0
+        ? undefined
+        : watchMembers(channels.filter(isPrivateChannel));
+    if (joined !== undefined || watching !== undefined) {
+      releases = [...(releases ?? []), joined ?? noop, watching ?? noop];
+    }
+    // The same bytes for every stream: encoded once.
+    const { retryMs, heartbeatMs } = options;
+    const hello = singleton(`hello-frame:${retryMs}:${heartbeatMs}`, () =>
+      helloFrame(retryMs, heartbeatMs),
+    );
+    return {
+      maxBacklogBytes,
+      open: (sink) => {
+        // Counted before attaching: the first flush may already end the stream.
+        sinkKind = sink.kind;
+        countSink(sink.kind, 1);
+        if (!outbox.attach(sink, hello)) {
+          countSink(sink.kind, -1);
+          sinkKind = undefined;
+        }
+      },
+      cancel: () => outbox.close("client"),
+    };
+  };
+  const failed = (error: unknown): never => {
+    outbox.close("client");
+    throw error;
+  };
+  let started: Promise<void> | undefined;
+  try {
+    started = session.start(lastEventId, party.rewind);
+  } catch (error) {
+    failed(error);
+  }
+  return started === undefined ? opened() : started.then(opened, failed);
+}

@@ -5,7 +5,8 @@ import { assertChannel } from "@/lib/sse/channel";
 import { POSITION_EVENT } from "@/lib/sse/events";
 import { parseFrame, splitFrames } from "@/lib/sse/frame";
 import { channelOfId } from "@/lib/sse/ids";
-import { type CloseReason, Outbox } from "@/lib/stream/outbox";
+import { type CloseReason, StreamLifecycle } from "@/lib/stream/lifecycle";
+import { Outbox } from "@/lib/stream/outbox";
 import { Session } from "@/lib/stream/session";
 import type { Sink } from "@/lib/transport/sinks";
 
@@ -60,11 +61,13 @@ export async function* subscribe(
   let rewind = Math.min(options.rewind ?? 0, config.maxRewind);
   while (!signal?.aborted) {
     const queue = new FrameQueue(maxBytes);
-    const outbox = new Outbox({ maxBacklogBytes: maxBytes, maxStreamSeconds: 0 }, (reason) => {
+    const lifecycle = new StreamLifecycle();
+    const outbox = new Outbox({ maxBacklogBytes: maxBytes, maxStreamSeconds: 0 }, lifecycle);
+    const session = new Session(broker, channels, outbox, maxBytes, config.maxReplayBytes);
+    lifecycle.hold((reason) => {
       session.close();
       queue.end(reason);
     });
-    const session = new Session(broker, channels, outbox, maxBytes, config.maxReplayBytes);
     const stop = () => outbox.close("client");
     signal?.addEventListener("abort", stop, { once: true });
     try {

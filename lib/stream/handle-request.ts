@@ -9,6 +9,7 @@ import { joinMembers, watchMembers } from "@/lib/features/members";
 import { errorResponse, HttpError, jsonError, type RequestLike, SSE_HEADERS } from "@/lib/http";
 import { singleton } from "@/lib/ops/singleton";
 import { helloFrame } from "@/lib/sse/frame";
+import { StreamLifecycle } from "@/lib/stream/lifecycle";
 import { Outbox } from "@/lib/stream/outbox";
 import { watchAccess } from "@/lib/stream/reauthorize";
 import {
@@ -84,6 +85,30 @@ export function handleStreamRequest(
     return admitted instanceof Promise ? admitted.catch(refuse) : admitted;
   } catch (error) {
     return refuse(error);
+  }
+}
+
+/**
+ * For a server's adapter: calls `handleStreamRequest` and `write`s its answer, both in this
+ * turn unless one has to wait (most new streams do not: no promise per connection), so no
+ * adapter needs to know which. A failure is logged and `fail`s (the adapter answers 500).
+ */
+export function serveStreamRequest(
+  request: RequestLike,
+  signal: StreamSignal,
+  write: (result: StreamResult) => Promise<void> | void,
+  fail: () => void,
+): void {
+  const failed = (error: unknown) => {
+    console.error("[next-sse] /stream failed:", error);
+    fail();
+  };
+  try {
+    const result = handleStreamRequest(request, signal);
+    const written = result instanceof Promise ? result.then(write) : write(result);
+    written?.catch(failed);
+  } catch (error) {
+    failed(error);
   }
 }
 
@@ -193,8 +218,6 @@ function refuseOverLimits(client: string, perClient: number, maxConnections: num
   }
 }
 
-const noop = () => {};
-
 /** A stream that ended before it started: its sink is ended at once. */
 const GONE: Omit<OpenStream, "headers" | "maxBacklogBytes"> = {
   open: (sink) => sink.end(),
@@ -246,26 +269,18 @@ function openStream(
   const { maxBacklogBytes } = options;
   // The client left before we started: nothing to subscribe, nobody to write to.
   if (signal.aborted) return { ...GONE, maxBacklogBytes };
-  let counted = false;
-  // Membership and members events, released when the stream closes (most streams: none).
-  let releases: Array<() => void> | undefined;
-  let sinkKind: "node" | "web" | undefined;
-  const outboxOptions = {
-    maxBacklogBytes,
-    maxStreamSeconds: options.maxStreamSeconds,
-    expiresAt: party.expiresAt,
-    holder: party.holder,
-  };
-  const outbox: Outbox = new Outbox(outboxOptions, (reason) => {
-    session.close();
-    untrack(outbox);
-    countClient(party.client, -1);
-    signal.removeEventListener("abort", onAbort);
-    if (counted) updatePresence(channels, -1);
-    for (const release of releases ?? []) release();
-    if (sinkKind !== undefined) countSink(sinkKind, -1);
-    if (reason === "slow_consumer") streamCounters().slowConsumerDrops++;
-  });
+  // Everything the stream takes is held by its lifecycle and released there, once, when
+  // the outbox closes (the one close path), newest first.
+  const lifecycle = new StreamLifecycle();
+  const outbox = new Outbox(
+    {
+      maxBacklogBytes,
+      maxStreamSeconds: options.maxStreamSeconds,
+      expiresAt: party.expiresAt,
+      holder: party.holder,
+    },
+    lifecycle,
+  );
   const session = new Session(
     options.broker,
     channels,
@@ -274,34 +289,33 @@ function openStream(
     options.maxReplayBytes,
     party.noticeChannels,
   );
-  const onAbort = () => outbox.close("client");
+  lifecycle.hold(() => session.close());
   track(outbox, options.heartbeatMs);
+  lifecycle.hold(() => untrack(outbox));
   countClient(party.client, 1);
+  lifecycle.hold(() => countClient(party.client, -1));
+  lifecycle.hold((reason) => {
+    if (reason === "slow_consumer") streamCounters().slowConsumerDrops++;
+  });
   const { recheck } = party;
   if (recheck !== undefined) {
-    const unwatch = watchAccess(
-      { key: recheck.key, check: recheck.check, end: () => outbox.revoke() },
-      recheck.everyMs,
-    );
-    releases = [unwatch];
+    const end = () => outbox.revoke();
+    lifecycle.hold(watchAccess({ key: recheck.key, check: recheck.check, end }, recheck.everyMs));
   }
+  const onAbort = () => outbox.close("client");
   signal.addEventListener("abort", onAbort, { once: true });
+  lifecycle.hold(() => signal.removeEventListener("abort", onAbort));
   const opened = (): OpenedStream => {
     // The client may have left while we subscribed and replayed: it was cleaned up already.
     if (signal.aborted) return { ...GONE, maxBacklogBytes };
-    counted = true;
     updatePresence(channels, 1);
+    lifecycle.hold(() => updatePresence(channels, -1));
     const { member } = party;
-    const joined =
-      member === undefined || member.channels.length === 0
-        ? undefined
-        : joinMembers(member.channels, member.sub, member.info);
-    const watching =
-      party.noticeChannels.length === 0
-        ? undefined
-        : watchMembers(channels.filter(isPrivateChannel));
-    if (joined !== undefined || watching !== undefined) {
-      releases = [...(releases ?? []), joined ?? noop, watching ?? noop];
+    if (member !== undefined && member.channels.length > 0) {
+      lifecycle.hold(joinMembers(member.channels, member.sub, member.info));
+    }
+    if (party.noticeChannels.length > 0) {
+      lifecycle.hold(watchMembers(channels.filter(isPrivateChannel)));
     }
     // The same bytes for every stream: encoded once.
     const { retryMs, heartbeatMs } = options;
@@ -312,12 +326,9 @@ function openStream(
       maxBacklogBytes,
       open: (sink) => {
         // Counted before attaching: the first flush may already end the stream.
-        sinkKind = sink.kind;
         countSink(sink.kind, 1);
-        if (!outbox.attach(sink, hello)) {
-          countSink(sink.kind, -1);
-          sinkKind = undefined;
-        }
+        lifecycle.hold(() => countSink(sink.kind, -1));
+        outbox.attach(sink, hello);
       },
       cancel: () => outbox.close("client"),
     };

@@ -2,6 +2,7 @@ import "server-only";
 import { singleton } from "@/lib/ops/singleton";
 import { END_EVENT, type EndData } from "@/lib/sse/events";
 import { encodeEvent, frameBytes, HEARTBEAT_FRAME, RECONNECT_FRAME } from "@/lib/sse/frame";
+import type { CloseReason, StreamLifecycle } from "@/lib/stream/lifecycle";
 import type { Sink } from "@/lib/transport/sinks";
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -30,9 +31,6 @@ export interface OutboxOptions {
   holder?: { sub?: string; jti?: string; byRule?: boolean };
 }
 
-/** Why an outbox closed: the client left, the stream ended cleanly, or it was dropped. */
-export type CloseReason = "client" | "ended" | "slow_consumer";
-
 /**
  * The write side of one stream. Frames are queued and written once per event-loop turn,
  * joined into one chunk, so a burst costs one socket write per client, not one per event.
@@ -43,28 +41,30 @@ export class Outbox {
   private readonly pending: Uint8Array[] = [];
   private pendingBytes = 0;
   private sink: Sink | undefined;
-  private closed = false;
-  private ending = false;
   private lifetime: NodeJS.Timeout | undefined;
   private expiry: NodeJS.Timeout | undefined;
   /** When the stream last wrote; the registry's heartbeat sweep reads it. */
   lastWriteAt = Date.now();
-  /**
-   * True while the session replays history: the replay paces itself with `room()`, so its
-   * bytes never count against the slow-consumer bound.
-   */
-  replaying = false;
   private roomWaiters: Array<() => void> = [];
   private drainArmed = false;
 
   constructor(
     private readonly options: OutboxOptions,
-    private readonly onClose: (reason: CloseReason) => void,
-  ) {}
+    /** The stream's life: its phase (what may be written, and how) and its one close path. */
+    readonly lifecycle: StreamLifecycle,
+  ) {
+    lifecycle.hold(() => {
+      this.pending.length = 0;
+      this.pendingBytes = 0;
+      clearTimeout(this.lifetime);
+      clearTimeout(this.expiry);
+      this.checkRoom();
+    });
+  }
 
   /** Queues a frame; it is written on this turn's flush (or when a sink attaches). */
   push(frame: Uint8Array): void {
-    if (this.closed) return;
+    if (this.lifecycle.closed) return;
     if (this.pending.length === 0 && this.sink !== undefined) scheduleFlush(this);
     this.pending.push(frame);
     this.pendingBytes += frame.byteLength;
@@ -76,7 +76,7 @@ export class Outbox {
    */
   attach(sink: Sink, first: Uint8Array): boolean {
     this.sink = sink;
-    if (this.closed) {
+    if (this.lifecycle.closed) {
       sink.end();
       return false;
     }
@@ -84,7 +84,7 @@ export class Outbox {
     this.pendingBytes += first.byteLength;
     this.flush(Date.now());
     // Already ended by that first write (e.g. a drain that began while it was opening).
-    if (this.closed) return true;
+    if (this.lifecycle.closed) return true;
     const { maxStreamSeconds } = this.options;
     if (maxStreamSeconds > 0) {
       // Up to 10% early, so streams opened together do not all reconnect together.
@@ -128,16 +128,16 @@ export class Outbox {
    * `reason` (an `end` event) goes just before, for the page.
    */
   end(reason?: Uint8Array): void {
-    if (this.closed || this.ending) return;
+    if (!this.lifecycle.beginEnding()) return;
     if (reason !== undefined) this.push(reason);
-    this.ending = true;
     this.push(RECONNECT_FRAME);
   }
 
   /** Writes what is queued as one chunk. Called by the process's flush, once per turn. */
   flush(now: number): void {
     const sink = this.sink;
-    if (this.closed || sink === undefined || this.pending.length === 0) return;
+    const { phase } = this.lifecycle;
+    if (phase === "closed" || sink === undefined || this.pending.length === 0) return;
     const chunk =
       this.pending.length === 1 ? this.pending[0] : concat(this.pending, this.pendingBytes);
     // Emptied in place: one array per stream for its life, not one per flush.
@@ -145,8 +145,9 @@ export class Outbox {
     this.pendingBytes = 0;
     sink.write(chunk);
     this.lastWriteAt = now;
-    if (this.ending) this.close("ended");
-    else if (!this.replaying && sink.unreadBytes() > this.options.maxBacklogBytes) {
+    if (phase === "ending") this.close("ended");
+    // A replay paces itself with `room()`: its bytes never count as a slow consumer.
+    else if (phase !== "replaying" && sink.unreadBytes() > this.options.maxBacklogBytes) {
       this.close("slow_consumer");
     } else if (this.roomWaiters.length > 0) this.checkRoom();
   }
@@ -164,7 +165,7 @@ export class Outbox {
 
   private checkRoom(): void {
     const sink = this.sink;
-    if (!this.closed) {
+    if (!this.lifecycle.closed) {
       if (sink === undefined) return; // attach() checks again
       const unread = sink.unreadBytes() + this.pendingBytes;
       if (unread > this.options.maxBacklogBytes / 4) {
@@ -192,13 +193,8 @@ export class Outbox {
 
   /** Idempotent: drops what is queued and ends (or, for a slow consumer, destroys) the sink. */
   close(reason: CloseReason = "client"): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.pending.length = 0;
-    clearTimeout(this.lifetime);
-    clearTimeout(this.expiry);
-    this.checkRoom();
-    this.onClose(reason);
+    // The one close path: what the stream held is released there, once.
+    if (!this.lifecycle.close(reason)) return;
     try {
       if (reason === "slow_consumer") this.sink?.destroy();
       else this.sink?.end();

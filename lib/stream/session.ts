@@ -4,6 +4,7 @@ import type { Replay } from "@/lib/broker/types";
 import { POSITION_EVENT, RESET_EVENT, type ResetData } from "@/lib/sse/events";
 import { encodeEvent, frameBytes, positionFrame, replaceFrameId } from "@/lib/sse/frame";
 import { compareStreamIds, decodeLastEventId, encodeMultiChannelId } from "@/lib/sse/ids";
+import type { StreamLifecycle } from "@/lib/stream/lifecycle";
 import type { Outbox } from "@/lib/stream/outbox";
 import { streamCounters } from "@/lib/stream/registry";
 
@@ -31,7 +32,8 @@ export class Session {
   /** Position per channel. A Map: channel names are client input (`__proto__` is one). */
   readonly positions = new Map<string, string>();
   private readonly multi: boolean;
-  private catchingUp: boolean;
+  /** The stream's life, shared with its outbox: the phase says whether live events flow. */
+  private readonly life: StreamLifecycle;
   /** The broker may be missing events (`lost`): live ones wait for the catch-up. */
   private paused = false;
   /** A broker recovery came during a catch-up: catch up once more after it. */
@@ -40,15 +42,14 @@ export class Session {
   private bufferedBytes = 0;
   /** Live events were dropped from the buffer during a replay: read history once more. */
   private bufferOverflowed = false;
-  private closed = false;
   private readonly offRecover: () => void;
   private readonly counters = streamCounters();
   /** Events to show first on channels the client has no position in (`?rewind=`), at start. */
   private rewind = 0;
 
   readonly listener: FrameListener = (frame, id, channel) => {
-    if (this.closed) return;
-    if (!this.catchingUp && !this.paused) {
+    if (this.life.closed) return;
+    if (this.life.flowing && !this.paused) {
       this.deliver(frame, id, channel);
       return;
     }
@@ -76,7 +77,9 @@ export class Session {
     private readonly noticeChannels: readonly string[] = [],
   ) {
     this.multi = channels.length > 1;
-    this.catchingUp = broker.history;
+    this.life = outbox.lifecycle;
+    // Nothing to catch up on without history: live events flow from the start.
+    if (!broker.history) this.life.goLive();
     this.offRecover = broker.history
       ? broker.onRecover((phase) => {
           // Lost: hold live events and keep positions, so none moves them past the gap.
@@ -138,7 +141,7 @@ export class Session {
         : heads[0];
       this.outbox.push(positionFrame(POSITION_EVENT, position));
     }
-    this.catchingUp = false;
+    this.life.goLive();
     return true;
   }
 
@@ -208,8 +211,7 @@ export class Session {
       firstPage?.();
       return;
     }
-    this.catchingUp = true;
-    this.outbox.replaying = true;
+    this.life.startReplay();
     try {
       // Channels without a position start at the live end, or `rewind` events before it.
       const rewind = this.rewind;
@@ -220,7 +222,7 @@ export class Session {
           : broker.readSince(ch, forceGap ? undefined : this.positions.get(ch), REPLAY_PAGE);
       const replays =
         channels.length === 1 ? [await read(channels[0])] : await Promise.all(channels.map(read));
-      if (this.closed) return;
+      if (this.life.closed) return;
       const gaps = channels.filter((_, i) => forceGap || replays[i].gap);
       if (gaps.length > 0) this.pushReset(gaps);
       let unfinished: string[] = [];
@@ -244,7 +246,7 @@ export class Session {
       while (unfinished.length > 0 || this.bufferOverflowed) {
         if (unfinished.length === 0) unfinished = this.rereadDropped();
         await this.outbox.room();
-        if (this.closed) return;
+        if (this.life.closed) return;
         if (replayedBytes > this.maxReplayBytes) {
           await this.skipToNewest(unfinished);
           break;
@@ -252,7 +254,7 @@ export class Session {
         const pages = await Promise.all(
           unfinished.map((ch) => broker.readSince(ch, this.positions.get(ch), REPLAY_PAGE)),
         );
-        if (this.closed) return;
+        if (this.life.closed) return;
         const next: string[] = [];
         let pageBudget = this.maxBufferedBytes / 2;
         unfinished.forEach((channel, i) => {
@@ -273,7 +275,7 @@ export class Session {
       // The last page read before live events count against the bound again.
       if (replayedBytes > 0) {
         await this.outbox.room();
-        if (this.closed) return;
+        if (this.life.closed) return;
       }
       for (const { frame, id, channel } of this.buffered) this.deliver(frame, id, channel);
       // Where the client stands, even when nothing was replayed.
@@ -288,8 +290,7 @@ export class Session {
       this.buffered = [];
       this.bufferedBytes = 0;
       this.bufferOverflowed = false;
-      this.catchingUp = false;
-      this.outbox.replaying = false;
+      this.life.goLive();
       // A stream closed before its first page still answers start() (the client is gone).
       firstPage?.();
     }
@@ -364,10 +365,10 @@ export class Session {
 
   /** After a broker reconnect: catch up, or end the stream so the browser resumes itself. */
   private async recover(): Promise<void> {
-    if (this.closed) return;
+    if (this.life.closed) return;
     // Held events are released by the catch-up (it starts catching up in this same turn).
     this.paused = false;
-    if (this.catchingUp) {
+    if (this.life.phase === "opening" || this.life.phase === "replaying") {
       this.recoverAgain = true;
       return;
     }
@@ -378,10 +379,8 @@ export class Session {
     }
   }
 
-  /** Idempotent: detaches from the broker. The outbox is closed by whoever owns it. */
+  /** Detaches from the broker: released once, when the stream's lifecycle closes. */
   close(): void {
-    if (this.closed) return;
-    this.closed = true;
     this.buffered = [];
     this.offRecover();
     for (const channel of [...this.channels, ...this.noticeChannels]) {

@@ -2,9 +2,8 @@ import "server-only";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import { getConfig } from "@/lib/config";
-import type { RequestLike } from "@/lib/http";
 import { singleton } from "@/lib/ops/singleton";
-import { handleStreamRequest } from "@/lib/stream/handle-request";
+import { serveStreamRequest } from "@/lib/stream/handle-request";
 import { drainStreams, ownShutdown } from "@/lib/stream/registry";
 import { headReceived, takeConnection } from "@/lib/transport/http1/connection-intake";
 import {
@@ -13,13 +12,7 @@ import {
   responseHead,
   toRequestLike,
 } from "@/lib/transport/http1/http1";
-import {
-  closeSignal,
-  type StreamResult,
-  type StreamSignal,
-  writeNodeResponse,
-  writeSocketResponse,
-} from "@/lib/transport/sinks";
+import { closeSignal, writeNodeResponse, writeSocketResponse } from "@/lib/transport/sinks";
 
 /**
  * What the production server (`server.ts`) reaches on `globalThis`: the Node adapter for
@@ -63,7 +56,7 @@ function serve(req: IncomingMessage, res: ServerResponse): void {
     streamSockets().add(req.socket);
     res.shouldKeepAlive = false;
   }
-  answer(
+  serveStreamRequest(
     readNodeRequest(req),
     closeSignal(res),
     (result) => writeNodeResponse(res, result),
@@ -76,33 +69,10 @@ function serve(req: IncomingMessage, res: ServerResponse): void {
 
 const INTERNAL_ERROR = JSON.stringify({ error: { code: "internal", message: "internal error" } });
 
-/**
- * Calls the stream core and writes its answer, both in this turn unless one has to wait
- * (most new streams do not: no promise per connection). A failure is logged and `fail`s.
- */
-function answer(
-  request: RequestLike,
-  signal: StreamSignal,
-  write: (result: StreamResult) => Promise<void> | void,
-  fail: () => void,
-): void {
-  const failed = (error: unknown) => {
-    console.error("[next-sse] /stream failed:", error);
-    fail();
-  };
-  try {
-    const result = handleStreamRequest(request, signal);
-    const written = result instanceof Promise ? result.then(write) : write(result);
-    written?.catch(failed);
-  } catch (error) {
-    failed(error);
-  }
-}
-
 /** The raw adapter: parse, call the stream core, write. */
 function serveHead(socket: Socket, head: RequestHead): void {
   const peer = getConfig().trustProxy > 0 ? undefined : () => socket.remoteAddress;
-  answer(
+  serveStreamRequest(
     toRequestLike(head, peer),
     closeSignal(socket),
     (result) => writeSocketResponse(socket, result, head.method === "HEAD"),

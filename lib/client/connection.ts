@@ -8,6 +8,7 @@ import {
 } from "@/lib/client/stream-state";
 import { END_EVENT, POSITION_EVENT } from "@/lib/sse/events";
 import {
+  advancePosition,
   channelOfId,
   compareStreamIds,
   decodeLastEventId,
@@ -341,12 +342,12 @@ export class StreamConnection {
             if (compareStreamIds(position, previous) <= 0) return;
           }
         }
-        for (const [name, at] of decoded ?? []) this.advance(name, at);
+        for (const [name, at] of decoded ?? []) advancePosition(this.positions, name, at);
       } else if (isStreamId(id)) {
         position = id;
         const previous = this.positions.get(channel);
         if (previous !== undefined && compareStreamIds(id, previous) <= 0) return;
-        for (const name of channels) this.advance(name, id);
+        for (const name of channels) advancePosition(this.positions, name, id);
       }
       this.setState({ lastEventId: id });
     }
@@ -362,12 +363,6 @@ export class StreamConnection {
       position,
       positions: type === POSITION_EVENT ? [...this.positions] : undefined,
     });
-  }
-
-  private advance(channel: string, id: string): void {
-    const previous = this.positions.get(channel);
-    if (previous === undefined || compareStreamIds(id, previous) > 0)
-      this.positions.set(channel, id);
   }
 
   private retryLater(error: string, code: string | null, retryAfterMs?: number): void {

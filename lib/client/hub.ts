@@ -5,7 +5,7 @@ import {
   type StreamEvent,
   type StreamState,
 } from "@/lib/client/stream-state";
-import { compareStreamIds } from "@/lib/sse/ids";
+import { advancePosition, compareStreamIds } from "@/lib/sse/ids";
 
 /**
  * A tab's side of the streams: what its components listen to, per stream URL, sent to the
@@ -105,7 +105,7 @@ export class StreamHub {
     }
     if (message.type !== "event") return;
     const { event } = message;
-    for (const [channel, id] of event.positions ?? []) this.advance(channel, id);
+    for (const [channel, id] of event.positions ?? []) advancePosition(this.positions, channel, id);
     if (event.position !== undefined) {
       const previous = this.positions.get(event.channel);
       if (previous !== undefined && compareStreamIds(event.position, previous) <= 0) return;
@@ -125,12 +125,6 @@ export class StreamHub {
       }
     }
     return null;
-  }
-
-  private advance(channel: string, id: string): void {
-    const previous = this.positions.get(channel);
-    if (previous === undefined || compareStreamIds(id, previous) > 0)
-      this.positions.set(channel, id);
   }
 }
 

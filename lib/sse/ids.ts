@@ -34,6 +34,15 @@ export function compareStreamIds(a: string, b: string): number {
 }
 
 /**
+ * Moves a channel's position forward to `id` (positions only grow: an older id is ignored).
+ * A `Map`: channel names are client input.
+ */
+export function advancePosition(positions: Map<string, string>, channel: string, id: string): void {
+  const previous = positions.get(channel);
+  if (previous === undefined || compareStreamIds(id, previous) > 0) positions.set(channel, id);
+}
+
+/**
  * A stream's position per channel; a channel without one starts at the live end. A Map, not
  * an object: channel names are client input, and `__proto__` or `constructor` are names too.
  */

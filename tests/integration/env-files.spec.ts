@@ -158,6 +158,7 @@ test("npm run dev reads .env.local, applies an edited access rule to the next /s
   );
   expect(edited).not.toBe(before);
   copy.write(policy, edited);
+  const saved = Date.now();
   await expect
     .poll(
       async () => {
@@ -168,6 +169,9 @@ test("npm run dev reads .env.local, applies an edited access rule to the next /s
       { timeout: 90_000, intervals: [500] },
     )
     .toBe(401);
+  console.info(
+    `[dev] the edited rule refused the next stream ${Date.now() - saved} ms after the save`,
+  );
   // What a reload cannot reach says so: the broker is made once, settings are read once.
   const broker = "lib/broker/memory.ts";
   copy.write(broker, `${copy.read(broker)}\n// edited\n`);

@@ -66,6 +66,11 @@ function SignedIn({ sub }: { sub: string }) {
         </h2>
         <StreamStatus status={status} attempt={attempt} retryAt={retryAt} error={error} />
       </div>
+      <p className="mt-1 text-sm text-zinc-600 dark:text-zinc-400">
+        Opened by your session cookie, no token: an app rule in{" "}
+        <code className="font-mono">lib/access/authorize.ts</code>. Signing out ends it on every
+        instance; the stream above goes on.
+      </p>
       <ol className="mt-3 space-y-1 font-mono text-xs">
         {events.map((text, i) => (
           // biome-ignore lint/suspicious/noArrayIndexKey: an append-only log

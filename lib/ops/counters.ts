@@ -1,7 +1,32 @@
 import "server-only";
 import { singleton } from "@/lib/ops/singleton";
 
-/** Per-process running totals that request paths bump; metrics read them. */
+/**
+ * Every counter of the process, in one place: request paths and the stream core bump them,
+ * metrics and health read them. Running totals since the process started.
+ */
+
+/** What streams did. */
+export interface StreamCounters {
+  opened: number;
+  delivered: number;
+  replayed: number;
+  slowConsumerDrops: number;
+  resets: number;
+}
+
+/** The process's stream counters (mutable: the stream core bumps them with `++`). */
+export function streamCounters(): StreamCounters {
+  return singleton<StreamCounters>("stream-counters", () => ({
+    opened: 0,
+    delivered: 0,
+    replayed: 0,
+    slowConsumerDrops: 0,
+    resets: 0,
+  }));
+}
+
+/** What requests did. */
 export interface RequestCounters {
   published: number;
   brokerRecoveries: number;

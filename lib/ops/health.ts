@@ -1,11 +1,7 @@
 import "server-only";
 import { getBroker } from "@/lib/broker";
-import {
-  countOpenStreams,
-  countStreamsBySink,
-  isDraining,
-  streamCounters,
-} from "@/lib/stream/registry";
+import { streamCounters } from "@/lib/ops/counters";
+import { countOpenStreams, countStreamsBySink, isDraining } from "@/lib/stream/registry";
 
 /** What `GET /api/health` reports. */
 export interface HealthReport {

@@ -3,9 +3,9 @@ import { Counter, Gauge, Registry } from "prom-client";
 import { getBroker } from "@/lib/broker";
 import { getConfig } from "@/lib/config";
 import { errorResponse, requireBearer } from "@/lib/http";
-import { requestCounters } from "@/lib/ops/counters";
+import { requestCounters, streamCounters } from "@/lib/ops/counters";
 import { singleton } from "@/lib/ops/singleton";
-import { countOpenStreams, localPresence, streamCounters } from "@/lib/stream/registry";
+import { countOpenStreams, localPresence } from "@/lib/stream/registry";
 
 /** The label all private channels share in `sse_channel_subscribers`. */
 const PRIVATE_LABEL = "(private)";

@@ -7,6 +7,7 @@ import { type Broker, getBroker } from "@/lib/broker";
 import { getConfig } from "@/lib/config";
 import { joinMembers, watchMembers } from "@/lib/features/members";
 import { errorResponse, HttpError, jsonError, type RequestLike, SSE_HEADERS } from "@/lib/http";
+import { streamCounters } from "@/lib/ops/counters";
 import { singleton } from "@/lib/ops/singleton";
 import { helloFrame } from "@/lib/sse/frame";
 import { StreamLifecycle } from "@/lib/stream/lifecycle";
@@ -19,7 +20,6 @@ import {
   countSink,
   installShutdown,
   isDraining,
-  streamCounters,
   track,
   untrack,
   updatePresence,

@@ -3,25 +3,16 @@ import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import { ChannelReports } from "@/lib/features/channel-reports";
 import { getPresenceStore } from "@/lib/features/presence";
+import { streamCounters } from "@/lib/ops/counters";
 import { singleton } from "@/lib/ops/singleton";
 import type { Outbox } from "@/lib/stream/outbox";
 import type { SinkKind } from "@/lib/transport/sinks";
-
-/** Running totals since the process started, for health and metrics. */
-export interface StreamCounters {
-  opened: number;
-  delivered: number;
-  replayed: number;
-  slowConsumerDrops: number;
-  resets: number;
-}
 
 interface Registry {
   open: Set<Outbox>;
   /** Open streams per client address. A Map: addresses are client input. */
   byClient: Map<string, number>;
   bySink: Record<SinkKind, number>;
-  counters: StreamCounters;
   heartbeatTimer: NodeJS.Timeout | undefined;
   presence: Map<string, number>;
   presenceReports: ChannelReports;
@@ -36,7 +27,6 @@ const registry = (): Registry =>
     open: new Set(),
     byClient: new Map(),
     bySink: { node: 0, web: 0 },
-    counters: { opened: 0, delivered: 0, replayed: 0, slowConsumerDrops: 0, resets: 0 },
     heartbeatTimer: undefined,
     presence: new Map(),
     presenceReports: new ChannelReports({
@@ -58,11 +48,6 @@ export function instanceId(): string {
   );
 }
 
-/** Process-wide stream counters (mutable: the stream core bumps them with `++`). */
-export function streamCounters(): StreamCounters {
-  return registry().counters;
-}
-
 /** Streams open in this process. */
 export function countOpenStreams(): number {
   return registry().open.size;
@@ -80,7 +65,7 @@ export function countStreamsBySink(): Readonly<Record<SinkKind, number>> {
 export function track(outbox: Outbox, heartbeatMs: number): void {
   const r = registry();
   r.open.add(outbox);
-  r.counters.opened++;
+  streamCounters().opened++;
   if (heartbeatMs > 0 && r.heartbeatTimer === undefined) {
     r.heartbeatTimer = setInterval(
       () => {

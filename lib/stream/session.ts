@@ -1,12 +1,12 @@
 import "server-only";
 import type { Broker, FrameListener } from "@/lib/broker";
 import type { Replay } from "@/lib/broker/types";
+import { streamCounters } from "@/lib/ops/counters";
 import { POSITION_EVENT, RESET_EVENT, type ResetData } from "@/lib/sse/events";
 import { encodeEvent, frameBytes, positionFrame, replaceFrameId } from "@/lib/sse/frame";
 import { compareStreamIds, decodeLastEventId, encodeMultiChannelId } from "@/lib/sse/ids";
 import type { StreamLifecycle } from "@/lib/stream/lifecycle";
 import type { Outbox } from "@/lib/stream/outbox";
-import { streamCounters } from "@/lib/stream/registry";
 
 /** Events per history read while catching up (later pages wait for the client to read). */
 const REPLAY_PAGE = 100;

@@ -2,6 +2,7 @@ import "server-only";
 import { Cluster, Redis, type RedisOptions } from "ioredis";
 import { ChannelHeads } from "@/lib/broker/channel-heads";
 import { ChannelListeners } from "@/lib/broker/listeners";
+import { type Client, RedisHistory, type Scripted } from "@/lib/broker/redis-history";
 import { PUBLISH_SCRIPT, READ_SINCE_SCRIPT, RedisNames } from "@/lib/broker/redis-scripts";
 import { SubscriptionAudit } from "@/lib/broker/subscription-audit";
 import {
@@ -20,7 +21,6 @@ import { errorMessage, withTimeout } from "@/lib/broker/with-timeout";
 import { createLogger } from "@/lib/ops/log";
 import { encodeEnvelope, isEnvelope } from "@/lib/sse/envelope";
 import { closeFrame, frameId, isCompleteFrame } from "@/lib/sse/frame";
-import { ORIGIN_ID } from "@/lib/sse/ids";
 
 /** Options for the Redis broker: a `url`, or the seed nodes of a Redis Cluster. */
 export interface RedisBrokerOptions {
@@ -60,28 +60,6 @@ export interface RedisBrokerOptions {
   flaskSse?: boolean;
 }
 
-type Client = Redis | Cluster;
-type Scripted = Client & {
-  ssePublish(
-    stream: string,
-    key: string,
-    channel: string,
-    body: string,
-    maxLength: number,
-    ttl: number,
-    keyed: string,
-    publishCommand: string,
-    keepLast: number,
-    idleTtl: number,
-  ): Promise<[string, number]>;
-  sseReadSince(
-    stream: string,
-    deleted: string,
-    position: string,
-    count: number,
-  ): Promise<[string, string, Array<[string, string[]]>, string?, number?]>;
-};
-
 /**
  * Redis broker: one publisher and one subscriber connection per process, however many
  * streams are open. A channel is SUBSCRIBEd on its first listener and UNSUBSCRIBEd on its
@@ -112,6 +90,8 @@ export class RedisBroker implements Broker {
   private resubscribeAgain = false;
   /** Channels' newest ids from the live subscription: spares history reads (see there). */
   private readonly heads: ChannelHeads;
+  /** The channels' history: reads for resume, pages, moderation (`redis-history.ts`). */
+  private readonly store: RedisHistory;
   /** Key and pub/sub channel names, under the prefix. */
   readonly names: RedisNames;
   private readonly flaskSse: boolean;
@@ -148,6 +128,13 @@ export class RedisBroker implements Broker {
     this.historyOptions = history;
     this.history = history.maxLength > 0 && history.ttlSeconds > 0;
     this.heads = new ChannelHeads((history.ttlSeconds * 1000) / 2, this.clusterNodes === undefined);
+    this.store = new RedisHistory({
+      publisher: () => this.getPublisher(),
+      names: this.names,
+      heads: this.heads,
+      options: history,
+      withTimeout: (operation, promise) => this.withTimeout(operation, promise),
+    });
     this.options = {
       // Without these, ioredis queues commands while Redis is down and a PUBLISH hangs
       // for about 74 s (20 retries). We fail fast instead and let callers answer 503.
@@ -462,110 +449,20 @@ export class RedisBroker implements Broker {
     }
   }
 
-  async readSince(
-    channel: string,
-    position: string | undefined,
-    limit = Number.POSITIVE_INFINITY,
-  ): Promise<Replay> {
-    const head = this.heads.newest(channel);
-    if (head !== undefined && (position === undefined || position === head)) {
-      return { gap: false, lastId: head, entries: [] };
-    }
-    const ticket = this.heads.readTicket();
-    const [status, lastId, rows, through, more] = await this.withTimeout(
-      "history read",
-      this.getPublisher().sseReadSince(
-        this.names.history(channel),
-        this.names.deleted(channel),
-        position ?? "",
-        Math.min(limit, this.historyOptions.maxLength),
-      ),
-    );
-    const entries: HistoryEntry[] = rows.map(([id, fields]) => ({
-      id,
-      frame: Buffer.from(closeFrame(fields[1], id)),
-    }));
-    this.heads.seeRead(ticket, channel, lastId);
-    return {
-      gap: status === "gap",
-      lastId,
-      entries,
-      through: through || undefined,
-      more: more === undefined ? undefined : more === 1,
-    };
+  readSince(channel: string, position: string | undefined, limit?: number): Promise<Replay> {
+    return this.store.readSince(channel, position, limit);
   }
 
-  async readLatest(channel: string, count: number): Promise<Replay> {
-    if (count <= 0) return this.readSince(channel, undefined);
-    // Trimming only ever removes the oldest entries, so the newest entry is the newest id
-    // (an empty or expired history has neither).
-    const publisher = this.getPublisher();
-    // Read past the deleted ones, so `count` events remain.
-    const deleted = await this.withTimeout(
-      "history read",
-      publisher.scard(this.names.deleted(channel)),
-    );
-    const rows = (await this.withTimeout(
-      "history read",
-      publisher.xrevrange(this.names.history(channel), "+", "-", "COUNT", count + deleted),
-    )) as Array<[string, string[]]>;
-    const lastId = rows[0]?.[0] ?? ORIGIN_ID;
-    const entries = (await this.withoutDeleted(channel, rows, deleted > 0))
-      .slice(0, count)
-      .reverse();
-    return { gap: false, lastId, entries };
+  readLatest(channel: string, count: number): Promise<Replay> {
+    return this.store.readLatest(channel, count);
   }
 
-  /** History rows as entries, minus the ids moderation deleted. */
-  private async withoutDeleted(
-    channel: string,
-    rows: Array<[string, string[]]>,
-    anyDeleted = true,
-  ): Promise<HistoryEntry[]> {
-    const deleted =
-      rows.length === 0 || !anyDeleted
-        ? []
-        : await this.withTimeout(
-            "history read",
-            this.getPublisher().smembers(this.names.deleted(channel)),
-          );
-    const gone = new Set(deleted);
-    return rows
-      .filter(([id]) => !gone.has(id))
-      .map(([id, fields]) => ({ id, frame: Buffer.from(closeFrame(fields[1], id)) }));
+  deleteEvent(channel: string, id: string): Promise<boolean> {
+    return this.store.deleteEvent(channel, id);
   }
 
-  async deleteEvent(channel: string, id: string): Promise<boolean> {
-    const publisher = this.getPublisher();
-    const key = this.names.history(channel);
-    const found = await this.withTimeout("history read", publisher.xrange(key, id, id));
-    if (found.length === 0) return false;
-    const deleted = this.names.deleted(channel);
-    const { ttlSeconds, idleTtlSeconds = ttlSeconds } = this.historyOptions;
-    await this.withTimeout(
-      "history write",
-      Promise.all([
-        publisher.sadd(deleted, id),
-        publisher.expire(deleted, Math.max(ttlSeconds, idleTtlSeconds)),
-      ]),
-    );
-    return true;
-  }
-
-  async readPage(channel: string, page: HistoryPageQuery): Promise<HistoryEntry[]> {
-    const { after, before, limit, newestFirst } = page;
-    // Exclusive bounds: `(id`. The ids were validated as stream ids by the caller.
-    const low = after === undefined ? "-" : `(${after}`;
-    const high = before === undefined ? "+" : `(${before}`;
-    const key = this.names.history(channel);
-    const publisher = this.getPublisher();
-    const rows = (await this.withTimeout(
-      "history read",
-      newestFirst
-        ? publisher.xrevrange(key, high, low, "COUNT", limit)
-        : publisher.xrange(key, low, high, "COUNT", limit),
-    )) as Array<[string, string[]]>;
-    return this.withoutDeleted(channel, rows);
+  readPage(channel: string, page: HistoryPageQuery): Promise<HistoryEntry[]> {
+    return this.store.readPage(channel, page);
   }
 
   subscribe(channel: string, listener: FrameListener): Promise<void> | undefined {

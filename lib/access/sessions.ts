@@ -5,7 +5,7 @@ import type { RequestLike } from "@/lib/http";
 
 /**
  * A minimal sign-in session, for the sign-in recipe and the demo: an HttpOnly cookie holding
- * a token signed with SSE_SECRET that names the user (`sub`) and grants no channel. An app
+ * a token signed with SSE_SECRET that names the user (`sub`) and grants no private channel. An app
  * with its own auth (Auth.js, Clerk, …) reads its own session in `authorize` instead; what
  * matters is the shape: a rule reads the request's cookie, and logout calls
  * `disconnect({ sub })`, so that user's open streams end on every instance at once.
@@ -15,9 +15,15 @@ export const SESSION_COOKIE = "sse_session";
 /** A user id a session may name: what `user-<sub>` channels allow. */
 export const SESSION_SUB = /^[a-z0-9-]{1,32}$/;
 
+/**
+ * What makes a token a session, not a channel token that happens to carry a `sub`: it
+ * names the public channel `session.<sub>` (no privilege: public channels need no token).
+ */
+const sessionMarker = (sub: string) => `session.${sub}`;
+
 /** The session cookie's value for `sub` (lives a day). */
 export function mintSession(sub: string): string {
-  return mintChannelToken([], { subject: sub, ttlSeconds: 86_400 });
+  return mintChannelToken([sessionMarker(sub)], { subject: sub, ttlSeconds: 86_400 });
 }
 
 const SESSION_COOKIE_PATTERN = new RegExp(`(?:^|;\\s*)${SESSION_COOKIE}=([^;]+)`);
@@ -44,6 +50,8 @@ export async function readSession(
     return undefined;
   }
   if (grant.sub === undefined || !SESSION_SUB.test(grant.sub)) return undefined;
+  // A channel token (a page's visitor token, another service's) is no session.
+  if (!grant.channels.includes(sessionMarker(grant.sub))) return undefined;
   try {
     await refuseRevoked(grant);
   } catch (error) {

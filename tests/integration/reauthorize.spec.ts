@@ -21,7 +21,7 @@ for (const kind of ["npm start", "next start"] as ServerKind[]) {
     test("a session that ends ends its stream with end unauthorized and retry: 0", async () => {
       const sub = `carol-${Date.now().toString(36)}`;
       // A session cookie that expires in a second (plus the 5 s clock tolerance).
-      const session = mintTestToken([], 1, TEST_SECRET, {
+      const session = mintTestToken([`session.${sub}`], 1, TEST_SECRET, {
         sub,
         iat: Math.floor(Date.now() / 1000),
       });
@@ -43,7 +43,7 @@ for (const kind of ["npm start", "next start"] as ServerKind[]) {
 
     test("a public stream is not ended by the cadence", async () => {
       const stream = await openStream(`${server.url}/stream?channel=public-${Date.now()}`);
-      const session = mintTestToken([], 60, TEST_SECRET, { sub: "dave" });
+      const session = mintTestToken(["session.dave"], 60, TEST_SECRET, { sub: "dave" });
       const own = await openStream(`${server.url}/stream?channel=user-dave`, {
         Cookie: `sse_session=${session}`,
       });

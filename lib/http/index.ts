@@ -14,8 +14,9 @@ export const SSE_HEADERS: Readonly<Record<string, string>> = Object.freeze({
 
 /**
  * What the access checks read of a request: its method, URL and headers. A web `Request`
- * is one; the production server passes a lighter one over Node's parsed request, since
- * building a `Request` per connection was half of what accepting a stream cost.
+ * is one; the production server passes a lighter one over Node's parsed request: a
+ * `Request` per connection (header validation, an `AbortSignal`) is work a stream never
+ * uses.
  */
 export interface RequestLike {
   readonly method: string;

@@ -139,7 +139,7 @@ export function writeNodeResponse(res: ServerResponse, result: StreamResult): Pr
   // event stream does anyway when it ends. The first write goes through the response, so the
   // headers leave with the first frames in one packet; later frames go to the socket as they
   // are: one buffer per write instead of three (size line, frame, CRLF), and none of the
-  // response object's per-write bookkeeping, which together were most of a write's cost.
+  // response object's per-write bookkeeping.
   res.useChunkedEncodingByDefault = false;
   res.writeHead(200, result.headers);
   const socket = res.socket;

@@ -6,9 +6,9 @@ import { singleton } from "@/lib/ops/singleton";
 
 /**
  * The production server's fast path reads a `/stream` request straight off the socket: the
- * stream needs only its request line and headers, and Node's HTTP server (parser, request
- * and response objects, the response's cork and chunk bookkeeping) was about half of what
- * accepting a stream cost. Only what is plainly valid is read here; anything else (a partial
+ * stream needs only its request line and headers, not Node's HTTP server's per-request work
+ * (parser, request and response objects, the response's cork and chunk bookkeeping;
+ * `npm run bench -- --fast-path on|off` shows what it saves). Only what is plainly valid is read here; anything else (a partial
  * or pipelined head, a body, a folded, duplicate or odd header, HTTP/1.0, another path) is
  * left to Node's own parser, which validates and answers it as it does every other request.
  */
@@ -102,7 +102,7 @@ export function toRequestLike(
 /**
  * A Node request as the stream core reads it: method, URL and headers, looked up in Node's
  * own parsed headers. No web `Request`: undici's validates every header and makes an
- * `AbortSignal`, which was half of what accepting a stream cost. The production server may
+ * `AbortSignal`, work a stream never uses. The production server may
  * have replaced the client's X-Forwarded-For (see server.ts); this reads what it left.
  */
 export function readNodeRequest(req: IncomingMessage): RequestLike {

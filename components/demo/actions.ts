@@ -74,9 +74,13 @@ export async function signIn(form: FormData): Promise<{ error: string } | undefi
 
 /**
  * The sign-in recipe's logout: the cookie goes, and `disconnect({ sub })` ends that user's
- * open streams on every instance at once (and refuses the old cookie from now on).
+ * open streams on every instance at once (and refuses the old cookie from now on). A public
+ * endpoint: demo only, within the demo's rate limit; it can end only the caller's own
+ * session (the one its signed cookie names).
  */
 export async function signOut(): Promise<void> {
+  requireDemo();
+  limitRate(await headers(), "demo-sign-in", getConfig().demoPublishPerMinute);
   const jar = await cookies();
   const session = await readSession(jar.get(SESSION_COOKIE)?.value);
   jar.delete(SESSION_COOKIE);

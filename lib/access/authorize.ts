@@ -66,7 +66,7 @@ export function requireChannelTokens({
 }: Pick<AuthorizeContext, "channels" | "token">): Access | Promise<Access> {
   const locked = channels.filter(isPrivateChannel);
   // Public channels: answered at once, no promise (this runs for every connection).
-  if (locked.length === 0) return {};
+  if (locked.length === 0) return PUBLIC_ACCESS;
   return requireTokenFor(locked, token);
 }
 
@@ -94,6 +94,12 @@ async function requireTokenFor(locked: string[], token: string | undefined): Pro
     claims: grant.claims,
   };
 }
+
+/**
+ * The default policy's answer for public channels: open to anyone, nothing to ask again
+ * (the stream core re-authorizes only what an app rule or a session granted).
+ */
+export const PUBLIC_ACCESS: Access = Object.freeze({});
 
 /** What access was granted: until when, when a token granted it. */
 export interface Access {

@@ -159,9 +159,9 @@ describe("StreamConnection", () => {
     ]);
     const { connection, events, states } = connect(script.url, ["user-a"]);
     await until(() => states.at(-1)?.status === "closed");
-    expect(states.at(-1)).toMatchObject({ errorCode: "unauthorized" });
-    // A clean end is retried within a second; this one is not.
-    await new Promise((resolve) => setTimeout(resolve, 1200));
+    // A clean end is scheduled to reconnect (`reconnecting`, a `retryAt`); this one is not.
+    expect(states.at(-1)).toMatchObject({ errorCode: "unauthorized", retryAt: null });
+    expect(states.some((s) => s.status === "reconnecting")).toBe(false);
     expect(script.requests).toHaveLength(1);
     connection.reconnect();
     await until(() => events.some((e) => e.data === "two"));

@@ -5,6 +5,7 @@ import { RedisBroker } from "@/lib/broker/redis";
 import type { Broker, FrameListener, RecoveryPhase } from "@/lib/broker/types";
 import { streamCounters } from "@/lib/ops/counters";
 import { handleStreamRequest } from "@/lib/stream/handle-request";
+import { recheckAccess } from "@/lib/stream/reauthorize";
 import { countOpenStreams, localPresence } from "@/lib/stream/registry";
 import { toWebResponse } from "@/lib/transport/sinks";
 import { openEventStream } from "@/tests/support/open-stream";
@@ -44,6 +45,13 @@ function setup(
 }
 
 describe("handleStreamRequest (web sink)", () => {
+  it("asks nothing again of a public stream (only what a rule or a session granted)", async () => {
+    const { abort, open } = setup();
+    await open([`public-${Date.now()}`]);
+    expect(await recheckAccess()).toEqual({ calls: 0, ended: 0 });
+    abort.abort();
+  });
+
   it("writes the comment and retry first, then the events of its channels", async () => {
     const { broker, open } = setup();
     const { next, reader } = textReader(await open(["a", "b"]));

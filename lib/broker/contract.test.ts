@@ -1,69 +1,27 @@
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { MemoryBroker } from "@/lib/broker/memory";
 import { RedisBroker } from "@/lib/broker/redis";
+import { BrokerUnavailableError } from "@/lib/broker/types";
+import { isStreamId } from "@/lib/sse/ids";
 import {
-  type Broker,
-  BrokerUnavailableError,
-  type FrameListener,
-  type HistoryOptions,
-  type HistoryPageQuery,
-} from "@/lib/broker/types";
-import { compareStreamIds, isStreamId } from "@/lib/sse/ids";
+  BROKERS,
+  collect,
+  event,
+  freshChannel,
+  HISTORY,
+  historyOf,
+  NO_HISTORY,
+  type TestBroker,
+  withoutId,
+} from "@/tests/support/broker-contract";
 import { getFreePort } from "@/tests/support/ports";
 
-const decoder = new TextDecoder();
-const event = (data: string, id?: string) => ({ body: `data: ${data}\n`, id });
-let channelSeq = 0;
-const freshChannel = () => `contract-${process.pid}-${Date.now()}-${++channelSeq}`;
-/** A frame without its `id:` line, to compare bodies whatever the broker's ids are. */
-const withoutId = (frame: string) => frame.replace(/^id: .*\n/m, "");
-
-interface Received {
-  frame: string;
-  id: string | undefined;
-  channel: string;
-}
-
-/** A listener that records events and lets a test await the n-th one. */
-function collect() {
-  const received: Received[] = [];
-  const waiters: Array<{ n: number; resolve: () => void }> = [];
-  const listener: FrameListener = (bytes, id, channel) => {
-    received.push({ frame: decoder.decode(bytes), id, channel });
-    for (const waiter of waiters.filter((w) => received.length >= w.n)) {
-      waiters.splice(waiters.indexOf(waiter), 1);
-      waiter.resolve();
-    }
-  };
-  const waitFor = async (n: number) => {
-    if (received.length < n) await new Promise<void>((resolve) => waiters.push({ n, resolve }));
-    return received;
-  };
-  const frames = () => received.map((r) => withoutId(r.frame));
-  return { received, frames, listener, waitFor };
-}
-
-const HISTORY: HistoryOptions = { maxLength: 1000, ttlSeconds: 3600 };
-const NO_HISTORY: HistoryOptions = { maxLength: 0, ttlSeconds: 3600 };
-const redisBroker = (history: HistoryOptions) => () =>
-  new RedisBroker({ url: inject("redisUrl"), timeoutMs: 2000, history });
-
-const clusterBroker = (history: HistoryOptions) => () =>
-  new RedisBroker({ clusterNodes: inject("clusterNodes"), timeoutMs: 3000, history });
-
-const brokers: Array<[string, (history: HistoryOptions) => () => Broker]> = [
-  ["memory", (history) => () => new MemoryBroker(history)],
-  ["redis", redisBroker],
-  ["redis cluster (sharded pub/sub)", clusterBroker],
-];
-
-describe.each(brokers)("broker contract: %s", (_name, makeBroker) => {
+describe.each(BROKERS)("broker contract: %s", (_name, makeBroker) => {
   describe.each([
     ["with history", HISTORY],
     ["without history", NO_HISTORY],
   ])("%s", (_mode, history) => {
-    let broker: Broker;
+    let broker: TestBroker;
     beforeAll(() => {
       broker = makeBroker(history)();
     });
@@ -143,12 +101,17 @@ describe.each(brokers)("broker contract: %s", (_name, makeBroker) => {
       const channel = `members/${freshChannel()}`;
       const sink = collect();
       await broker.subscribe(channel, sink.listener);
-      await broker.notify(channel, "event: members\ndata: {}\n");
+      const notice = await broker.publish(channel, {
+        body: "event: members\ndata: {}\n",
+        id: "ignored",
+        transient: true,
+      });
+      expect(notice).toEqual({ id: undefined, receivers: 1, duplicate: false });
       const [got] = await sink.waitFor(1);
       expect(got).toEqual({ frame: "event: members\ndata: {}\n\n", id: undefined, channel });
       if (broker.history) {
-        expect((await broker.readSince(channel, "0-0")).entries).toEqual([]);
-        expect((await broker.readLatest(channel, 10)).entries).toEqual([]);
+        expect((await historyOf(broker).readSince(channel, "0-0")).entries).toEqual([]);
+        expect((await historyOf(broker).readLatest(channel, 10)).entries).toEqual([]);
       }
       broker.unsubscribe(channel, sink.listener);
     });
@@ -172,172 +135,7 @@ describe.each(brokers)("broker contract: %s", (_name, makeBroker) => {
         "data: x\nid: order-7\n\n",
         "data: y\nid: order-7\n\n",
       ]);
-      expect(await broker.readSince(channel, undefined)).toMatchObject({ entries: [] });
-      broker.unsubscribe(channel, sink.listener);
-    });
-  });
-
-  describe("history", () => {
-    let broker: Broker;
-    let small: Broker;
-    beforeAll(() => {
-      broker = makeBroker(HISTORY)();
-      small = makeBroker({ maxLength: 3, ttlSeconds: 3600 })();
-    });
-    afterAll(async () => {
-      await broker.close();
-      await small.close();
-    });
-
-    const publishAll = async (target: Broker, channel: string, n: number) => {
-      const ids: string[] = [];
-      for (let i = 1; i <= n; i++) {
-        const result = await target.publish(channel, event(String(i)));
-        ids.push(result.id as string);
-      }
-      return ids;
-    };
-
-    it("gives increasing ids and replays what came after a position, in order", async () => {
-      const channel = freshChannel();
-      const ids = await publishAll(broker, channel, 5);
-      for (let i = 1; i < ids.length; i++) expect(compareStreamIds(ids[i - 1], ids[i])).toBe(-1);
-      const replay = await broker.readSince(channel, ids[1]);
-      expect(replay.gap).toBe(false);
-      expect(replay.lastId).toBe(ids[4]);
-      expect(replay.entries.map((e) => e.id)).toEqual(ids.slice(2));
-      expect(replay.entries.map((e) => decoder.decode(e.frame))).toEqual(
-        [3, 4, 5].map((n, i) => `data: ${n}\nid: ${ids[i + 2]}\n\n`),
-      );
-      expect((await broker.readSince(channel, ids[4])).entries).toEqual([]);
-    });
-
-    it("reads a channel's newest events, oldest first, for a rewind", async () => {
-      const channel = freshChannel();
-      expect(await broker.readLatest(channel, 5)).toEqual({
-        gap: false,
-        lastId: "0-0",
-        entries: [],
-      });
-      const ids = await publishAll(broker, channel, 5);
-      const latest = await broker.readLatest(channel, 3);
-      expect(latest.entries.map((e) => e.id)).toEqual(ids.slice(2));
-      expect(latest).toMatchObject({ gap: false, lastId: ids[4] });
-      expect((await broker.readLatest(channel, 10)).entries.map((e) => e.id)).toEqual(ids);
-      expect(decoder.decode(latest.entries[0].frame)).toBe(`data: 3\nid: ${ids[2]}\n\n`);
-    });
-
-    it("reads pages of history between ids, either way round, for the history API", async () => {
-      const channel = freshChannel();
-      const ids = await publishAll(broker, channel, 5);
-      const page = (query: Omit<HistoryPageQuery, "limit">, limit = 10) =>
-        broker.readPage(channel, { limit, ...query }).then((entries) => entries.map((e) => e.id));
-      expect(await page({ newestFirst: true }, 2)).toEqual([ids[4], ids[3]]);
-      expect(await page({ newestFirst: false }, 2)).toEqual([ids[0], ids[1]]);
-      expect(await page({ newestFirst: true, before: ids[3], after: ids[0] })).toEqual([
-        ids[2],
-        ids[1],
-      ]);
-      expect(await page({ newestFirst: false, after: ids[3] })).toEqual([ids[4]]);
-      expect(await broker.readPage(freshChannel(), { limit: 5, newestFirst: true })).toEqual([]);
-    });
-
-    it("keeps a channel's newest events past the TTL (keepLast), while it is not idle", async () => {
-      const keeping = makeBroker({
-        maxLength: 100,
-        ttlSeconds: 1,
-        keepLast: 2,
-        idleTtlSeconds: 60,
-      })();
-      const channel = freshChannel();
-      const ids = await publishAll(keeping, channel, 4);
-      // Past the TTL: a time-based rule, so time has to pass.
-      await new Promise((resolve) => setTimeout(resolve, 1100));
-      const newest = await keeping.publish(channel, event("new"));
-      const kept = await keeping.readLatest(channel, 10);
-      expect(kept.entries.map((e) => e.id)).toEqual([ids[3], newest.id]);
-      // A position among the trimmed ones is a gap, said as such.
-      expect((await keeping.readSince(channel, ids[0])).gap).toBe(true);
-      await keeping.close();
-    });
-
-    it("deletes an event for moderation: every read skips it, positions stay valid", async () => {
-      const channel = freshChannel();
-      const ids = await publishAll(broker, channel, 5);
-      expect(await broker.deleteEvent(channel, ids[1])).toBe(true);
-      expect(await broker.deleteEvent(channel, "1-0")).toBe(false);
-      const all = await broker.readSince(channel, "0-0");
-      expect(all.entries.map((e) => e.id)).toEqual([ids[0], ids[2], ids[3], ids[4]]);
-      // A page of only deleted events still moves on: `through` and `more` say where.
-      const page = await broker.readSince(channel, ids[0], 1);
-      expect(page).toMatchObject({ gap: false, entries: [], through: ids[1], more: true });
-      // Resuming from the deleted event itself is no gap.
-      const after = await broker.readSince(channel, ids[1]);
-      expect(after.gap).toBe(false);
-      expect(after.entries.map((e) => e.id)).toEqual(ids.slice(2));
-      expect((await broker.readLatest(channel, 4)).entries.map((e) => e.id)).toEqual([
-        ids[0],
-        ids[2],
-        ids[3],
-        ids[4],
-      ]);
-      const listed = await broker.readPage(channel, { limit: 10, newestFirst: false });
-      expect(listed.map((e) => e.id)).not.toContain(ids[1]);
-    });
-
-    it("reads history in pages", async () => {
-      const channel = freshChannel();
-      const ids = await publishAll(broker, channel, 5);
-      const first = await broker.readSince(channel, "0-0", 2);
-      expect(first.entries.map((e) => e.id)).toEqual(ids.slice(0, 2));
-      expect(first).toMatchObject({ gap: false, lastId: ids[4] });
-      const second = await broker.readSince(channel, ids[1], 2);
-      expect(second.entries.map((e) => e.id)).toEqual(ids.slice(2, 4));
-      const last = await broker.readSince(channel, ids[3], 2);
-      expect(last.entries.map((e) => e.id)).toEqual([ids[4]]);
-    });
-
-    it("starts a position-less stream at the newest id", async () => {
-      const channel = freshChannel();
-      expect(await broker.readSince(channel, undefined)).toEqual({
-        gap: false,
-        lastId: "0-0",
-        entries: [],
-      });
-      const ids = await publishAll(broker, channel, 2);
-      expect(await broker.readSince(channel, undefined)).toEqual({
-        gap: false,
-        lastId: ids[1],
-        entries: [],
-      });
-      const fromOrigin = await broker.readSince(channel, "0-0");
-      expect(fromOrigin.entries.map((e) => e.id)).toEqual(ids);
-    });
-
-    it("reports a gap for trimmed, unknown and future positions", async () => {
-      const channel = freshChannel();
-      const ids = await publishAll(small, channel, 5);
-      expect(await small.readSince(channel, ids[0])).toMatchObject({ gap: true, lastId: ids[4] });
-      const fromNewestTrimmed = await small.readSince(channel, ids[1]);
-      expect(fromNewestTrimmed.gap).toBe(false);
-      expect(fromNewestTrimmed.entries.map((e) => e.id)).toEqual(ids.slice(2));
-      expect((await small.readSince(channel, "9999999999999-0")).gap).toBe(true);
-      expect((await small.readSince(freshChannel(), ids[0])).gap).toBe(true);
-      expect((await small.readSince(freshChannel(), "0-0")).gap).toBe(false);
-    });
-
-    it("delivers a publisher id once: the second publish is a duplicate", async () => {
-      const channel = freshChannel();
-      const sink = collect();
-      await broker.subscribe(channel, sink.listener);
-      const first = await broker.publish(channel, event("x", "order-7"));
-      const again = await broker.publish(channel, event("x", "order-7"));
-      const other = await broker.publish(channel, event("y", "order-8"));
-      expect(first.duplicate).toBe(false);
-      expect(again).toEqual({ id: first.id, receivers: 0, duplicate: true });
-      await sink.waitFor(2);
-      expect(sink.frames()).toEqual(["data: x\n\n", "data: y\n\n"]);
-      expect(sink.received.map((r) => r.id)).toEqual([first.id, other.id]);
+      expect(broker.history).toBeUndefined();
       broker.unsubscribe(channel, sink.listener);
     });
   });
@@ -484,10 +282,12 @@ describe("redis broker specifics", () => {
     });
     const fresh = { gap: false, lastId: id, entries: [] };
     for (let i = 0; i < 5; i++) {
-      expect(await broker.readSince(channel, undefined)).toEqual(fresh);
-      expect(await broker.readSince(channel, id)).toEqual(fresh);
+      expect(await historyOf(broker).readSince(channel, undefined)).toEqual(fresh);
+      expect(await historyOf(broker).readSince(channel, id)).toEqual(fresh);
     }
-    expect((await broker.readSince(channel, "0-0")).entries.map((e) => e.id)).toEqual([id]);
+    expect((await historyOf(broker).readSince(channel, "0-0")).entries.map((e) => e.id)).toEqual([
+      id,
+    ]);
     await expect.poll(() => reads.length).toBe(1);
 
     // Events published while the subscriber is away are not seen live: the cached newest
@@ -500,7 +300,7 @@ describe("redis broker specifics", () => {
     await admin.client("KILL", "ID", subscriberId as string);
     const missed = await broker.publish(channel, event("missed"));
     await recovered;
-    const replay = await broker.readSince(channel, id);
+    const replay = await historyOf(broker).readSince(channel, id);
     expect(replay.entries.map((e) => e.id)).toEqual([missed.id]);
     await expect.poll(() => reads.length).toBe(2);
     monitor.disconnect();
@@ -512,7 +312,9 @@ describe("redis broker specifics", () => {
     const down = new RedisBroker({ url: `redis://127.0.0.1:${port}`, timeoutMs: 500 });
     const started = Date.now();
     await expect(down.publish("sse", event("x"))).rejects.toBeInstanceOf(BrokerUnavailableError);
-    await expect(down.readSince("sse", undefined)).rejects.toBeInstanceOf(BrokerUnavailableError);
+    await expect(historyOf(down).readSince("sse", undefined)).rejects.toBeInstanceOf(
+      BrokerUnavailableError,
+    );
     const sink = collect();
     await expect(down.subscribe("sse", sink.listener)).rejects.toBeInstanceOf(
       BrokerUnavailableError,

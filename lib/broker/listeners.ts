@@ -1,10 +1,12 @@
 import "server-only";
 import type { FrameListener } from "@/lib/broker/types";
+import { brokerCounters } from "@/lib/ops/counters";
 
 /** In-process fan-out: channel -> listeners. Both brokers deliver through one of these. */
 export class ChannelListeners {
   private readonly channels = new Map<string, Set<FrameListener>>();
   private total = 0;
+  private readonly gauges = brokerCounters();
 
   /** Adds a listener; true when it is the channel's first (time to subscribe). */
   add(channel: string, listener: FrameListener): boolean {
@@ -17,6 +19,7 @@ export class ChannelListeners {
     if (!set.has(listener)) {
       set.add(listener);
       this.total++;
+      this.gauges.listeners++;
     }
     return first;
   }
@@ -26,6 +29,7 @@ export class ChannelListeners {
     const set = this.channels.get(channel);
     if (set === undefined || !set.delete(listener)) return false;
     this.total--;
+    this.gauges.listeners--;
     if (set.size > 0) return false;
     this.channels.delete(channel);
     return true;

@@ -1,6 +1,7 @@
 import { afterEach, expect, inject, it } from "vitest";
 import { RedisBroker } from "@/lib/broker/redis";
 import { isBrokerUnavailable } from "@/lib/broker/types";
+import { historyOf } from "@/tests/support/broker-contract";
 
 const brokers: RedisBroker[] = [];
 afterEach(async () => {
@@ -22,5 +23,5 @@ it("with SSE_REDIS_WAIT_REPLICAS, a publish no replica took is not acknowledged 
   brokers.push(plain);
   const retried = await plain.publish(channel, { body: "data: x\n", id: "once" });
   expect(retried.duplicate).toBe(true);
-  expect((await plain.readSince(channel, "0-0")).entries).toHaveLength(1);
+  expect((await historyOf(plain).readSince(channel, "0-0")).entries).toHaveLength(1);
 });

@@ -1,4 +1,5 @@
 import "server-only";
+import type { ChannelHistory } from "@/lib/history/types";
 
 /**
  * Receives one live event: its frame bytes (shared by every stream: never mutate), its
@@ -15,6 +16,11 @@ export interface OutgoingEvent {
    * history TTL, is not delivered again and resolves to the first one's result.
    */
   id?: string;
+  /**
+   * Sent to the channel's listeners live, without an id, and never kept, history on or off:
+   * a notice such as a member joining. `id` is then ignored.
+   */
+  transient?: boolean;
 }
 
 /** What a publish did. */
@@ -27,90 +33,21 @@ export interface PublishResult {
   duplicate: boolean;
 }
 
-/** One stored event, framed with its id. */
-export interface HistoryEntry {
-  id: string;
-  frame: Uint8Array;
-}
-
-/** The answer to "what happened on this channel after this position?". */
-export interface Replay {
-  /** True when events after the position may be missing (trimmed, expired, or unknown id). */
-  gap: boolean;
-  /** The channel's newest position: where a stream starts when it has no position. */
-  lastId: string;
-  /** Events after the position, oldest first (empty when there is a gap). */
-  entries: HistoryEntry[];
-  /**
-   * The last id this read went through, deleted events (`deleteEvent`) included: the next
-   * page starts after it, even when every event of this one was deleted.
-   */
-  through?: string;
-  /** True when the read stopped at its limit: there may be more after `through`. */
-  more?: boolean;
-}
-
-/** Which page of history to read (`readPage`). */
-export interface HistoryPageQuery {
-  limit: number;
-  after?: string;
-  before?: string;
-  newestFirst: boolean;
-}
-
-/** History bounds. Either of the first two at 0 turns history off. */
-export interface HistoryOptions {
-  /** Events kept per channel (default 1000). */
-  maxLength: number;
-  /** Seconds an event is kept (default 3600)... */
-  ttlSeconds: number;
-  /** ...except the newest N of a channel (default 0), kept while it is not idle longer than: */
-  keepLast?: number;
-  /** Seconds after a channel's last publish that those stay (default: `ttlSeconds`). */
-  idleTtlSeconds?: number;
-}
-
 /**
- * The transport between publishers and streams, and nothing else (presence has its own
- * store, `lib/features/presence`). Two implementations, Redis and in-memory,
- * pass the same contract suite (`contract.test.ts`).
+ * The transport between publishers and streams, and nothing else: what a channel kept is
+ * its `history` (`lib/history`), presence has its own store (`lib/features/presence`). Two
+ * implementations, Redis and in-memory, pass the same contract suite (`contract.test.ts`).
  */
 export interface Broker {
   readonly kind: "redis" | "memory";
-  /** Whether events are kept, so streams can resume. */
-  readonly history: boolean;
+  /** What channels kept, so streams can resume; undefined when history is off. */
+  readonly history: ChannelHistory | undefined;
   /**
    * Publishes one event to a channel. With history on, appending to history and publishing
-   * are one atomic step: no live event is missing from history and vice versa.
+   * are one atomic step: no live event is missing from history and vice versa. A
+   * `transient` event is only sent live; it resolves once the backend took it.
    */
   publish(channel: string, event: OutgoingEvent): Promise<PublishResult>;
-  /**
-   * Sends an event (encoded fields, see `encodeEventBody`) to the channel's listeners
-   * without keeping it, history on or off: a live notice such as a member joining, which
-   * streams forward without an id. Resolves once the backend took it.
-   */
-  notify(channel: string, body: string): Promise<void>;
-  /**
-   * Reads history after `position` (undefined: none, just the newest position), at most
-   * `limit` events (default: all that history keeps). A page that comes back full may have
-   * more after it: read again from its last id.
-   */
-  readSince(channel: string, position: string | undefined, limit?: number): Promise<Replay>;
-  /**
-   * The newest `count` events of a channel, oldest first, and its newest position: what a
-   * stream that asks to rewind shows before going live.
-   */
-  readLatest(channel: string, count: number): Promise<Replay>;
-  /**
-   * One page of a channel's history for the history API: at most `limit` events strictly
-   * after `after` and before `before` (either optional), newest first or oldest first.
-   */
-  readPage(channel: string, page: HistoryPageQuery): Promise<HistoryEntry[]>;
-  /**
-   * Deletes one event from history (moderation): reads and resumes skip it from now on.
-   * Streams that had it live keep it. True when the id is in the channel's history.
-   */
-  deleteEvent(channel: string, id: string): Promise<boolean>;
   /**
    * Adds a listener; resolves once the subscription is confirmed, so every event published
    * afterwards reaches it. Rejects with BrokerUnavailableError if that takes too long; the
@@ -118,16 +55,8 @@ export interface Broker {
    * confirmed already: a busy channel's new streams cost no promise.
    */
   subscribe(channel: string, listener: FrameListener): Promise<void> | undefined;
-  /**
-   * What `readSince(channel, undefined)` would answer as `lastId`, when this process knows
-   * it without I/O (the newest id seen on a confirmed subscription, history on); else
-   * undefined and a new stream reads it.
-   */
-  newestKnown(channel: string): string | undefined;
   /** Removes a listener; the channel is unsubscribed when its last listener leaves. Idempotent. */
   unsubscribe(channel: string, listener: FrameListener): void;
-  /** Listeners in this process, on one channel or on all. */
-  listenerCount(channel?: string): number;
   /**
    * Calls back with `lost` as soon as subscriptions may be missing events (a connection
    * dropped, a shard moved, a probe did not come back): streams then hold live events and

@@ -71,7 +71,9 @@ export async function readHistory(
     }
   }
   const newestFirst = order === "newest";
-  const entries = await getBroker().readPage(channel, { limit, before, after, newestFirst });
+  // With history off nothing is kept: every page is empty.
+  const entries =
+    (await getBroker().history?.readPage(channel, { limit, before, after, newestFirst })) ?? [];
   const events = entries.map(({ id, frame }) => {
     const { type, data } = parseFrame(frame);
     return {

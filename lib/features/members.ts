@@ -189,8 +189,8 @@ function report(channels: Iterable<string>): void {
 function announce(channel: string, { action, sub, info }: MemberChange): Promise<void> {
   const data: MembersData =
     info === undefined ? { channel, action, sub } : { channel, action, sub, info };
-  return getBroker().notify(
-    membersChannel(channel),
-    encodeEventBody({ type: MEMBERS_EVENT, data }),
-  );
+  const body = encodeEventBody({ type: MEMBERS_EVENT, data });
+  return getBroker()
+    .publish(membersChannel(channel), { body, transient: true })
+    .then(() => {});
 }

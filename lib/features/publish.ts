@@ -100,5 +100,5 @@ export async function publishRequest(
 export async function deleteEvent(channel: string, id: string): Promise<boolean> {
   assertChannel(channel, getConfig().maxChannelLength);
   if (!isStreamId(id)) throw new SseInputError("id", "id must be an event id like 1700000000000-0");
-  return getBroker().deleteEvent(channel, id);
+  return (await getBroker().history?.deleteEvent(channel, id)) ?? false;
 }

@@ -26,6 +26,22 @@ export function streamCounters(): StreamCounters {
   }));
 }
 
+/** What the broker holds and did. */
+export interface BrokerCounters {
+  /** Listeners on the broker in this process now, one per stream and channel (a gauge). */
+  listeners: number;
+  /** Redis subscriptions found silent and repaired (a total). */
+  subscriptionRepairs: number;
+}
+
+/** The process's broker counters (mutable: the broker moves them). */
+export function brokerCounters(): BrokerCounters {
+  return singleton<BrokerCounters>("broker-counters", () => ({
+    listeners: 0,
+    subscriptionRepairs: 0,
+  }));
+}
+
 /** What requests did. */
 export interface RequestCounters {
   published: number;

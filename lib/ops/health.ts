@@ -1,6 +1,6 @@
 import "server-only";
 import { getBroker } from "@/lib/broker";
-import { streamCounters } from "@/lib/ops/counters";
+import { brokerCounters, streamCounters } from "@/lib/ops/counters";
 import { countOpenStreams, countStreamsBySink, isDraining } from "@/lib/stream/registry";
 
 /** What `GET /api/health` reports. */
@@ -29,7 +29,7 @@ export async function checkHealth(): Promise<HealthReport> {
     broker: broker.kind,
     streams: countOpenStreams(),
     sinks: { ...countStreamsBySink() },
-    listeners: broker.listenerCount(),
+    listeners: brokerCounters().listeners,
     slowConsumerDrops: streamCounters().slowConsumerDrops,
     ...(draining
       ? { reason: "the server is shutting down" }

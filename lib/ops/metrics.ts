@@ -3,7 +3,7 @@ import { Counter, Gauge, Registry } from "prom-client";
 import { getBroker } from "@/lib/broker";
 import { getConfig } from "@/lib/config";
 import { errorResponse, requireBearer } from "@/lib/http";
-import { requestCounters, streamCounters } from "@/lib/ops/counters";
+import { brokerCounters, requestCounters, streamCounters } from "@/lib/ops/counters";
 import { singleton } from "@/lib/ops/singleton";
 import { countOpenStreams, localPresence } from "@/lib/stream/registry";
 
@@ -58,7 +58,7 @@ function createRegistry(): Registry {
     registry,
     "sse_redis_subscription_repairs_total",
     "Redis subscriptions found silent by a probe and subscribed again.",
-    () => (getBroker() as { subscriptionRepairs?: number }).subscriptionRepairs ?? 0,
+    () => brokerCounters().subscriptionRepairs,
   );
   totalCounter(
     registry,

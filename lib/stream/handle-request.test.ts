@@ -2,12 +2,20 @@ import { Redis } from "ioredis";
 import { describe, expect, inject, it, vi } from "vitest";
 import { MemoryBroker } from "@/lib/broker/memory";
 import { RedisBroker } from "@/lib/broker/redis";
-import type { Broker, FrameListener, RecoveryPhase } from "@/lib/broker/types";
+import type {
+  Broker,
+  FrameListener,
+  OutgoingEvent,
+  PublishResult,
+  RecoveryPhase,
+} from "@/lib/broker/types";
+import type { ChannelHistory } from "@/lib/history/types";
 import { streamCounters } from "@/lib/ops/counters";
 import { handleStreamRequest } from "@/lib/stream/handle-request";
 import { recheckAccess } from "@/lib/stream/reauthorize";
 import { countOpenStreams, localPresence } from "@/lib/stream/registry";
 import { toWebResponse } from "@/lib/transport/sinks";
+import { historyOf } from "@/tests/support/broker-contract";
 import { openEventStream } from "@/tests/support/open-stream";
 import { getFreePort } from "@/tests/support/ports";
 import { textReader } from "@/tests/support/read-stream";
@@ -329,40 +337,60 @@ describe("broker faults (real Redis)", () => {
  * (events still reach history, not listeners) and comes back, as the Redis broker's does.
  * History reads can be held, to stand still at the moment a recovery lands.
  */
-class DroppingBroker extends MemoryBroker {
+class DroppingBroker implements Broker {
+  readonly kind = "memory";
+  readonly history: ChannelHistory;
   down = false;
   reads = 0;
   held: Promise<void> = Promise.resolve();
+  private readonly inner = new MemoryBroker();
   private readonly recoverCallbacks = new Set<(phase: RecoveryPhase) => void>();
   private readonly wrapped = new Map<FrameListener, FrameListener>();
 
-  // Every stream reads history here, so reads can be counted and held.
-  override newestKnown(): undefined {
-    return undefined;
+  constructor() {
+    const kept = historyOf(this.inner);
+    this.history = {
+      readSince: async (channel, position) => {
+        this.reads++;
+        const replay = await kept.readSince(channel, position);
+        await this.held;
+        return replay;
+      },
+      readLatest: (channel, count) => kept.readLatest(channel, count),
+      readPage: (channel, page) => kept.readPage(channel, page),
+      deleteEvent: (channel, id) => kept.deleteEvent(channel, id),
+      // Every stream reads history here, so reads can be counted and held.
+      newestKnown: () => undefined,
+    };
   }
 
-  override subscribe(channel: string, listener: FrameListener): Promise<void> | undefined {
+  publish(channel: string, event: OutgoingEvent): Promise<PublishResult> {
+    return this.inner.publish(channel, event);
+  }
+
+  subscribe(channel: string, listener: FrameListener): Promise<void> | undefined {
     const wrapper: FrameListener = (frame, id, ch) => {
       if (!this.down) listener(frame, id, ch);
     };
     this.wrapped.set(listener, wrapper);
-    return super.subscribe(channel, wrapper);
+    return this.inner.subscribe(channel, wrapper);
   }
 
-  override unsubscribe(channel: string, listener: FrameListener): void {
-    super.unsubscribe(channel, this.wrapped.get(listener) ?? listener);
+  unsubscribe(channel: string, listener: FrameListener): void {
+    this.inner.unsubscribe(channel, this.wrapped.get(listener) ?? listener);
   }
 
-  override async readSince(channel: string, position: string | undefined) {
-    this.reads++;
-    const replay = await super.readSince(channel, position);
-    await this.held;
-    return replay;
-  }
-
-  override onRecover(callback: (phase: RecoveryPhase) => void): () => void {
+  onRecover(callback: (phase: RecoveryPhase) => void): () => void {
     this.recoverCallbacks.add(callback);
     return () => this.recoverCallbacks.delete(callback);
+  }
+
+  ping(): Promise<boolean> {
+    return this.inner.ping();
+  }
+
+  close(): Promise<void> {
+    return this.inner.close();
   }
 
   /** The subscription may be missing events (as the Redis broker says before it re-subscribes). */
@@ -468,7 +496,7 @@ describe("paged replay (memory broker)", () => {
     const broker = new MemoryBroker({ maxLength: 1000, ttlSeconds: 3600 });
     const ch = channel();
     const ids = await publishMany(broker, ch, 250);
-    for (const id of ids.slice(100, 200)) await broker.deleteEvent(ch, id);
+    for (const id of ids.slice(100, 200)) await historyOf(broker).deleteEvent(ch, id);
     const abort = new AbortController();
     const s = parseEventStream(
       await openEventStream({

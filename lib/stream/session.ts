@@ -1,7 +1,8 @@
 import "server-only";
 import type { Broker, FrameListener } from "@/lib/broker";
-import type { Replay } from "@/lib/broker/types";
+import type { ChannelHistory, Replay } from "@/lib/history/types";
 import { streamCounters } from "@/lib/ops/counters";
+import { Rounds } from "@/lib/ops/rounds";
 import { POSITION_EVENT, RESET_EVENT, type ResetData } from "@/lib/sse/events";
 import { encodeEvent, frameBytes, positionFrame, replaceFrameId } from "@/lib/sse/frame";
 import { compareStreamIds, decodeLastEventId, encodeMultiChannelId } from "@/lib/sse/ids";
@@ -36,8 +37,12 @@ export class Session {
   private readonly life: StreamLifecycle;
   /** The broker may be missing events (`lost`): live ones wait for the catch-up. */
   private paused = false;
-  /** A broker recovery came during a catch-up: catch up once more after it. */
-  private recoverAgain = false;
+  /**
+   * Catch-ups: the first (from `opening`), then one per broker recovery. A recovery that
+   * comes during one asks for one more after it: what was published between its reads and
+   * the re-subscription reached neither.
+   */
+  private readonly catchUps = new Rounds();
   private buffered: Buffered[] = [];
   private bufferedBytes = 0;
   /** Live events were dropped from the buffer during a replay: read history once more. */
@@ -125,11 +130,13 @@ export class Session {
    * nothing to replay, so it starts there now. False when a channel needs a history read.
    */
   private startAtNewest(): boolean {
-    if (this.broker.history) {
-      if (this.paused) return false;
+    const history = this.broker.history;
+    if (history) {
+      // Subscriptions were lost meanwhile: where they stand is read, not known.
+      if (this.paused || this.catchUps.askedAgain) return false;
       const heads: string[] = [];
       for (const channel of this.channels) {
-        const head = this.broker.newestKnown(channel);
+        const head = history.newestKnown(channel);
         if (head === undefined) return false;
         heads.push(head);
       }
@@ -160,10 +167,12 @@ export class Session {
     // A page that fails (Redis gone mid-replay) ends the stream, and the client resumes; if
     // it was the first, start() fails with it (what comes after the answer is a no-op).
     return new Promise<void>((resolve, reject) => {
-      this.catchUp(forceGap, resolve).then(resolve, (error: unknown) => {
-        this.outbox.end();
-        reject(error);
-      });
+      this.catchUps
+        .run((first) => (first ? this.catchUp(forceGap, resolve) : this.catchUp()))
+        .then(resolve, (error: unknown) => {
+          this.outbox.end();
+          reject(error);
+        });
     });
   }
 
@@ -206,8 +215,9 @@ export class Session {
    * once the first page is queued (the stream can answer then).
    */
   private async catchUp(forceGap = false, firstPage?: () => void): Promise<void> {
-    const { broker, channels } = this;
-    if (!broker.history) {
+    const { channels } = this;
+    const history = this.broker.history;
+    if (!history) {
       firstPage?.();
       return;
     }
@@ -218,8 +228,8 @@ export class Session {
       this.rewind = 0;
       const read = (ch: string) =>
         rewind > 0 && !forceGap && !this.positions.has(ch)
-          ? broker.readLatest(ch, rewind)
-          : broker.readSince(ch, forceGap ? undefined : this.positions.get(ch), REPLAY_PAGE);
+          ? history.readLatest(ch, rewind)
+          : history.readSince(ch, forceGap ? undefined : this.positions.get(ch), REPLAY_PAGE);
       const replays =
         channels.length === 1 ? [await read(channels[0])] : await Promise.all(channels.map(read));
       if (this.life.closed) return;
@@ -248,11 +258,11 @@ export class Session {
         await this.outbox.room();
         if (this.life.closed) return;
         if (replayedBytes > this.maxReplayBytes) {
-          await this.skipToNewest(unfinished);
+          await this.skipToNewest(history, unfinished);
           break;
         }
         const pages = await Promise.all(
-          unfinished.map((ch) => broker.readSince(ch, this.positions.get(ch), REPLAY_PAGE)),
+          unfinished.map((ch) => history.readSince(ch, this.positions.get(ch), REPLAY_PAGE)),
         );
         if (this.life.closed) return;
         const next: string[] = [];
@@ -293,12 +303,6 @@ export class Session {
       this.life.goLive();
       // A stream closed before its first page still answers start() (the client is gone).
       firstPage?.();
-    }
-    // The broker came back while this catch-up was reading: what was published between that
-    // read and the re-subscription reached neither, so read again from where we stand.
-    if (this.recoverAgain) {
-      this.recoverAgain = false;
-      await this.catchUp();
     }
   }
 
@@ -341,8 +345,8 @@ export class Session {
   }
 
   /** A replay too large to be worth it: `reset` for these channels, then their newest event. */
-  private async skipToNewest(channels: string[]): Promise<void> {
-    const heads = await Promise.all(channels.map((ch) => this.broker.readSince(ch, undefined)));
+  private async skipToNewest(history: ChannelHistory, channels: string[]): Promise<void> {
+    const heads = await Promise.all(channels.map((ch) => history.readSince(ch, undefined)));
     this.pushReset(channels);
     channels.forEach((channel, i) => {
       this.positions.set(channel, heads[i].lastId);
@@ -368,12 +372,13 @@ export class Session {
     if (this.life.closed) return;
     // Held events are released by the catch-up (it starts catching up in this same turn).
     this.paused = false;
-    if (this.life.phase === "opening" || this.life.phase === "replaying") {
-      this.recoverAgain = true;
+    // Still opening: the first catch-up has not begun, and answers this once it has run.
+    if (this.life.phase === "opening") {
+      this.catchUps.ask();
       return;
     }
     try {
-      await this.catchUp();
+      await this.catchUps.run(() => this.catchUp());
     } catch {
       this.outbox.end();
     }

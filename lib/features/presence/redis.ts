@@ -1,8 +1,8 @@
 import "server-only";
 import type { Cluster, Redis } from "ioredis";
-import type { RedisNames } from "@/lib/broker/redis-scripts";
 import { withTimeout } from "@/lib/broker/with-timeout";
 import type { Member, MemberChange, PresenceStore } from "@/lib/features/presence/types";
+import type { RedisNames } from "@/lib/redis/names";
 
 /**
  * Replaces one instance's members of a channel and answers the joins and leaves across

@@ -1,32 +1,16 @@
 import "server-only";
-import type { Cluster, Redis } from "ioredis";
 import type { ChannelHeads } from "@/lib/broker/channel-heads";
-import type { RedisNames } from "@/lib/broker/redis-scripts";
-import type { HistoryEntry, HistoryOptions, HistoryPageQuery, Replay } from "@/lib/broker/types";
+import type {
+  ChannelHistory,
+  HistoryEntry,
+  HistoryOptions,
+  HistoryPageQuery,
+  Replay,
+} from "@/lib/history/types";
+import type { Scripted } from "@/lib/redis/connection";
+import type { RedisNames } from "@/lib/redis/names";
 import { closeFrame } from "@/lib/sse/frame";
 import { ORIGIN_ID } from "@/lib/sse/ids";
-
-export type Client = Redis | Cluster;
-export type Scripted = Client & {
-  ssePublish(
-    stream: string,
-    key: string,
-    channel: string,
-    body: string,
-    maxLength: number,
-    ttl: number,
-    keyed: string,
-    publishCommand: string,
-    keepLast: number,
-    idleTtl: number,
-  ): Promise<[string, number]>;
-  sseReadSince(
-    stream: string,
-    deleted: string,
-    position: string,
-    count: number,
-  ): Promise<[string, string, Array<[string, string[]]>, string?, number?]>;
-};
 
 /** What the history store needs of the broker: its command connection, names and bounds. */
 export interface RedisHistoryDeps {
@@ -42,8 +26,13 @@ export interface RedisHistoryDeps {
  * beside the PUBLISH) and a set of the ids moderation deleted. Reads for resume
  * (`readSince`, `readLatest`), pages for the history API, and moderation.
  */
-export class RedisHistory {
+export class RedisHistory implements ChannelHistory {
   constructor(private readonly deps: RedisHistoryDeps) {}
+
+  /** Known from the live subscription (`channel-heads.ts`) while it is confirmed. */
+  newestKnown(channel: string): string | undefined {
+    return this.deps.heads.newest(channel);
+  }
 
   async readSince(
     channel: string,

@@ -18,7 +18,12 @@ import {
 } from "@/lib/client/stream-state";
 import { getTabClient } from "@/lib/client/tab";
 import { DEFAULT_CHANNEL, DEFAULT_MAX_CHANNELS_PER_STREAM } from "@/lib/sse/channel";
-import { type AppEvents, POSITION_EVENT, RESET_EVENT, type ResetData } from "@/lib/sse/events";
+import type { DeclaredEvents } from "@/lib/catalog/typing";
+import type { channels } from "@/lib/channels";
+import { POSITION_EVENT, RESET_EVENT, type ResetData } from "@/lib/sse/events";
+
+/** Every event type the app declares (`lib/channels.ts`), with its data. */
+type AppEvents = DeclaredEvents<(typeof channels)["declarations"]>;
 
 /** Connection state of a stream, as the hook reports it. */
 export type EventSourceStatus = StreamStatus;
@@ -36,7 +41,7 @@ export interface EventMeta {
 
 type Handler<T> = (data: T, meta: EventMeta) => void;
 
-/** Handlers per event type, typed by AppEvents; other types get `unknown` data. */
+/** Handlers per event type, typed by the declared ones (`lib/channels.ts`); others get `unknown` data. */
 export type EventHandlers = { [K in keyof AppEvents]?: Handler<AppEvents[K]> } & Record<
   string,
   Handler<never> | undefined

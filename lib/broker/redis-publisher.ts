@@ -46,7 +46,12 @@ export class RedisPublisher {
       await this.awaitReplicas(publisher);
       return { id: event.id, receivers, duplicate: false };
     }
-    const { maxLength, ttlSeconds, keepLast = 0, idleTtlSeconds = ttlSeconds } = history;
+    const {
+      maxLength,
+      ttlSeconds,
+      keepLast = 0,
+      idleTtlSeconds = ttlSeconds,
+    } = event.retention ?? history;
     const keyed = event.id !== undefined;
     const [id, receivers] = await this.deps.withTimeout(
       "publish",

@@ -1,5 +1,5 @@
 import "server-only";
-import type { ChannelHistory } from "@/lib/history/types";
+import type { ChannelHistory, HistoryOptions } from "@/lib/history/types";
 
 /**
  * Receives one live event: its frame bytes (shared by every stream: never mutate), its
@@ -21,6 +21,8 @@ export interface OutgoingEvent {
    * a notice such as a member joining. `id` is then ignored.
    */
   transient?: boolean;
+  /** The channel's history bounds, when it declares its own (default: the broker's). */
+  retention?: HistoryOptions;
 }
 
 /** What a publish did. */

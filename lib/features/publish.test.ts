@@ -49,10 +49,21 @@ describe("publish (Flask-SSE's sse.publish) over a real Redis", () => {
     expect(again).toEqual({ id: first.id, receivers: 0, duplicate: true });
   });
 
-  it("types the data of event types in AppEvents", async () => {
-    expect(await publish({ message: "typed" }, { type: "greeting", channel: "typed" })).toBe(0);
-    // @ts-expect-error a greeting carries { message: string }
-    await publish({ msg: 1 }, { type: "greeting", channel: "typed" });
+  it("types and checks channels' declared events (lib/channels.ts)", async () => {
+    expect(await publish({ message: "typed" }, { type: "greeting" })).toBeGreaterThanOrEqual(0);
+    expect(await publish({ item: "tea", qty: 2 }, { type: "order", channel: "orders" })).toBe(0);
+    await expect(
+      // @ts-expect-error an order's qty is a number
+      publish({ item: "tea", qty: "2" }, { type: "order", channel: "orders" }),
+    ).rejects.toThrow(/^data\.qty: .*expected number/);
+    await expect(
+      // @ts-expect-error "ordr" is not an event type of channel orders
+      publish({ item: "tea", qty: 2 }, { type: "ordr", channel: "orders" }),
+    ).rejects.toThrow('type: "ordr" is not an event type of channel orders (declared: order)');
+    // A greeting carries { message: string }, on sse; other types pass there (strict: false).
+    // @ts-expect-error a greeting's message is a string
+    await expect(publish({ message: 1 }, { type: "greeting" })).rejects.toThrow(/data\.message/);
+    expect(await publish("anything", { type: "note" })).toBeGreaterThanOrEqual(0);
   });
 
   it("publishes on channel sse by default and answers 0 when nobody listens", async () => {

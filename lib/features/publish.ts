@@ -1,16 +1,27 @@
 import "server-only";
 import { getBroker, type PublishResult } from "@/lib/broker";
+import type { channels } from "@/lib/channels";
+import { getCatalog, historyBounds } from "@/lib/catalog";
+import type { EventDataOf, EventTypeOf } from "@/lib/catalog/typing";
+import { checkEvent } from "@/lib/catalog/validate";
 import { getConfig } from "@/lib/config";
+import { HttpError } from "@/lib/http";
 import { requestCounters } from "@/lib/ops/counters";
 import { assertChannel, DEFAULT_CHANNEL } from "@/lib/sse/channel";
-import { type EventData, RESERVED_EVENT_TYPES } from "@/lib/sse/events";
+import { RESERVED_EVENT_TYPES } from "@/lib/sse/events";
 import { assertFieldValue, encodeEventBody, SseInputError } from "@/lib/sse/frame";
 import { isStreamId } from "@/lib/sse/ids";
 import { parsePublishRequest, requestChannels } from "@/lib/sse/publish-request";
 
+/** The app's declarations (`lib/channels.ts`), which type what is published. */
+type App = (typeof channels)["declarations"];
+
 /** Options of `publish`, as Flask-SSE's `sse.publish(data, type, id, retry, channel)`. */
-export interface PublishOptions<T extends string = string> {
-  /** Event type (`event:`); the browser's default is `message`. Types in AppEvents type the data. */
+export interface PublishOptions<C extends string = string, T extends string = string> {
+  /**
+   * Event type (`event:`); the browser's default is `message`. A channel that declares its
+   * types (`lib/channels.ts`) takes only those, with the data their schema accepts.
+   */
   type?: T;
   /**
    * With history off: the event's `id:`, as in Flask-SSE. With history on (the default),
@@ -22,7 +33,7 @@ export interface PublishOptions<T extends string = string> {
   /** Reconnect delay for the browser, in ms. */
   retry?: number;
   /** Channel to publish on (default `sse`). */
-  channel?: string;
+  channel?: C;
 }
 
 /**
@@ -31,18 +42,27 @@ export interface PublishOptions<T extends string = string> {
  * @throws SseInputError for an invalid channel, type, id, retry or data.
  * @throws BrokerUnavailableError when Redis does not answer within SSE_REDIS_TIMEOUT_MS.
  */
-export async function publishEvent<T extends string = string>(
-  data: EventData<T>,
-  options: PublishOptions<T> = {},
-): Promise<PublishResult> {
-  const channel = assertChannel(options.channel ?? DEFAULT_CHANNEL, getConfig().maxChannelLength);
+export async function publishEvent<
+  C extends string = typeof DEFAULT_CHANNEL,
+  T extends EventTypeOf<App, C> = EventTypeOf<App, C>,
+>(data: EventDataOf<App, C, T>, options: PublishOptions<C, T> = {}): Promise<PublishResult> {
+  const config = getConfig();
+  const channel = assertChannel(options.channel ?? DEFAULT_CHANNEL, config.maxChannelLength);
   if (options.type !== undefined && RESERVED_EVENT_TYPES.has(options.type)) {
     throw new SseInputError("type", `type: ${options.type} is reserved for the server`);
   }
+  const rules = getCatalog().rulesOf(channel);
+  await checkEvent(rules, channel, options.type, data);
   const body = encodeEventBody({ data, type: options.type, retry: options.retry });
   const id = options.id === undefined ? undefined : String(options.id);
   if (id !== undefined) assertFieldValue("id", id);
-  const result = await getBroker().publish(channel, { body, id });
+  const retention = historyBounds(rules.history, {
+    maxLength: config.historyMaxLength,
+    ttlSeconds: config.historyTtlSeconds,
+    keepLast: config.historyKeepLast,
+    idleTtlSeconds: config.historyIdleTtlSeconds,
+  });
+  const result = await getBroker().publish(channel, { body, id, retention });
   if (!result.duplicate) requestCounters().published++;
   return result;
 }
@@ -54,10 +74,10 @@ export async function publishEvent<T extends string = string>(
  * @throws SseInputError for an invalid channel, type, id, retry or data.
  * @throws BrokerUnavailableError when Redis does not answer within SSE_REDIS_TIMEOUT_MS.
  */
-export async function publish<T extends string = string>(
-  data: EventData<T>,
-  options: PublishOptions<T> = {},
-): Promise<number> {
+export async function publish<
+  C extends string = typeof DEFAULT_CHANNEL,
+  T extends EventTypeOf<App, C> = EventTypeOf<App, C>,
+>(data: EventDataOf<App, C, T>, options: PublishOptions<C, T> = {}): Promise<number> {
   return (await publishEvent(data, options)).receivers;
 }
 
@@ -77,10 +97,28 @@ export async function publishRequest(
   body: unknown,
   /** Refuses the request when it names a channel the caller may not publish to. */
   allow: (channels: readonly string[]) => void = () => {},
+  /** `api`: the publish API, which channels declared `publish: "server"` refuse (403). */
+  via: "api" | "server" = "server",
 ): Promise<PublishApiResult> {
   const request = parsePublishRequest(body, getConfig());
   allow(requestChannels(request));
+  if (via === "api") {
+    const catalog = getCatalog();
+    for (const channel of requestChannels(request)) {
+      if (catalog.rulesOf(channel).publish === "server") {
+        throw new HttpError(
+          403,
+          "publish_forbidden",
+          `channel ${channel} takes publishes from the app's server code only`,
+        );
+      }
+    }
+  }
   const { data, type, id, retry } = request;
+  // Every channel's declaration first: a request is published to all of its channels or none.
+  for (const channel of requestChannels(request)) {
+    await checkEvent(getCatalog().rulesOf(channel), channel, type, data);
+  }
   const events = await Promise.all(
     requestChannels(request).map(async (channel) => ({
       channel,

@@ -23,6 +23,26 @@ interface Kept {
   lastPublishAt: number;
   /** Ids deleted by moderation: kept in the ring (positions stay valid), never read. */
   deleted: Set<string>;
+  /** The channel's bounds (its own when it declares them). */
+  bounds: Bounds;
+}
+
+interface Bounds {
+  maxLength: number;
+  ttlMs: number;
+  keepLast: number;
+  /** How long a channel's history outlives its last publish (as the Redis key's expiry). */
+  idleMs: number;
+}
+
+function boundsOf(options: HistoryOptions): Bounds {
+  const ttlMs = options.ttlSeconds * 1000;
+  return {
+    maxLength: options.maxLength,
+    ttlMs,
+    keepLast: options.keepLast ?? 0,
+    idleMs: Math.max(ttlMs, (options.idleTtlSeconds ?? options.ttlSeconds) * 1000),
+  };
 }
 
 /** What appending did: the new entry, or the first entry of a repeated idempotency key. */
@@ -34,23 +54,25 @@ export type Appended = { entry: HistoryEntry; duplicate: false } | { id: string;
  */
 export class MemoryHistory implements ChannelHistory {
   private readonly channels = new Map<string, Kept>();
-  private readonly maxLength: number;
-  private readonly ttlMs: number;
-  private readonly keepLast: number;
-  /** How long a channel's history outlives its last publish (as the Redis key's expiry). */
-  private readonly idleMs: number;
+  private readonly bounds: Bounds;
 
   constructor(options: HistoryOptions) {
-    this.maxLength = options.maxLength;
-    this.ttlMs = options.ttlSeconds * 1000;
-    this.keepLast = options.keepLast ?? 0;
-    this.idleMs = Math.max(this.ttlMs, (options.idleTtlSeconds ?? options.ttlSeconds) * 1000);
+    this.bounds = boundsOf(options);
   }
 
-  /** Appends one event (the broker's publish); `key` is the publisher's idempotency key. */
-  append(channel: string, body: string, key: string | undefined): Appended {
+  /**
+   * Appends one event (the broker's publish); `key` is the publisher's idempotency key,
+   * `retention` the channel's own bounds when it declares them.
+   */
+  append(
+    channel: string,
+    body: string,
+    key: string | undefined,
+    retention?: HistoryOptions,
+  ): Appended {
     const now = Date.now();
     const kept = this.keptOrNew(channel, now);
+    kept.bounds = retention === undefined ? this.bounds : boundsOf(retention);
     if (key !== undefined) {
       const seen = kept.keys.get(key);
       if (seen !== undefined) return { id: seen.id, duplicate: true };
@@ -131,7 +153,7 @@ export class MemoryHistory implements ChannelHistory {
   private current(channel: string, now: number): Kept | undefined {
     const kept = this.channels.get(channel);
     if (kept === undefined) return undefined;
-    if (now - kept.lastPublishAt > this.idleMs) {
+    if (now - kept.lastPublishAt > kept.bounds.idleMs) {
       this.channels.delete(channel);
       return undefined;
     }
@@ -149,6 +171,7 @@ export class MemoryHistory implements ChannelHistory {
         keys: new Map(),
         lastPublishAt: now,
         deleted: new Set(),
+        bounds: this.bounds,
       };
       this.channels.set(channel, kept);
     }
@@ -157,15 +180,16 @@ export class MemoryHistory implements ChannelHistory {
 
   private trim(kept: Kept, now: number): void {
     const { entries } = kept;
-    let drop = Math.max(0, entries.length - this.maxLength);
+    const { maxLength, keepLast, ttlMs } = kept.bounds;
+    let drop = Math.max(0, entries.length - maxLength);
     // Older than the TTL goes, but the newest `keepLast` stay (until the channel idles out).
-    while (entries.length - drop > this.keepLast && now - entries[drop].at > this.ttlMs) drop++;
+    while (entries.length - drop > keepLast && now - entries[drop].at > ttlMs) drop++;
     if (drop > 0) {
       kept.maxDeletedId = entries[drop - 1].id;
       for (const entry of entries.splice(0, drop)) kept.deleted.delete(entry.id);
     }
     for (const [key, seen] of kept.keys) {
-      if (now - seen.at <= this.ttlMs) break;
+      if (now - seen.at <= ttlMs) break;
       kept.keys.delete(key);
     }
   }

@@ -115,12 +115,14 @@ export class RedisHistory implements ChannelHistory {
     const found = await this.deps.withTimeout("history read", publisher.xrange(key, id, id));
     if (found.length === 0) return false;
     const deleted = this.deps.names.deleted(channel);
+    // The set lives as long as the history it refers to (a channel may declare its own).
     const { ttlSeconds, idleTtlSeconds = ttlSeconds } = this.deps.options;
+    const left = await this.deps.withTimeout("history read", publisher.ttl(key));
     await this.deps.withTimeout(
       "history write",
       Promise.all([
         publisher.sadd(deleted, id),
-        publisher.expire(deleted, Math.max(ttlSeconds, idleTtlSeconds)),
+        publisher.expire(deleted, left > 0 ? left : Math.max(ttlSeconds, idleTtlSeconds)),
       ]),
     );
     return true;

@@ -8,6 +8,7 @@ import {
   useState,
   useSyncExternalStore,
 } from "react";
+import type { AppEvents } from "@/lib/catalog/app";
 import type { StreamHub, StreamListener } from "@/lib/client/hub";
 import {
   CONNECTING_STATE,
@@ -18,12 +19,8 @@ import {
 } from "@/lib/client/stream-state";
 import { getTabClient } from "@/lib/client/tab";
 import { DEFAULT_CHANNEL, DEFAULT_MAX_CHANNELS_PER_STREAM } from "@/lib/sse/channel";
-import type { DeclaredEvents } from "@/lib/catalog/typing";
-import type { channels } from "@/lib/channels";
 import { POSITION_EVENT, RESET_EVENT, type ResetData } from "@/lib/sse/events";
-
-/** Every event type the app declares (`lib/channels.ts`), with its data. */
-type AppEvents = DeclaredEvents<(typeof channels)["declarations"]>;
+import { decodeLastEventId } from "@/lib/sse/ids";
 
 /** Connection state of a stream, as the hook reports it. */
 export type EventSourceStatus = StreamStatus;
@@ -66,6 +63,15 @@ export interface EventSourceHandlers {
    * chat opens with its recent past. Reconnects resume instead (no event twice).
    */
   rewind?: number;
+  /**
+   * Start exactly after this position: the `position` a Server Component got from
+   * `readLatest` with the events it rendered. The page then goes live with nothing missed and
+   * nothing twice, whether it opens its own stream or joins the one this browser already
+   * has. A multi-channel id (or a plain id, for every channel) from an earlier stream works
+   * too. If history no longer reaches back that far, `onReset` says so. Also read from the
+   * URL's `?lastEventId=`.
+   */
+  after?: string | null;
   /**
    * Supplies a token for private channels, called before each connect with the channels
    * the stream carries, and again once when the server refuses or expires the token. It
@@ -121,6 +127,8 @@ export interface StreamRequest {
   endpoint: string;
   channels: string[];
   rewind: number;
+  /** `?lastEventId=`: where the hook starts (see `after`). */
+  after: string | null;
   /** `?token=` in the URL (still read; prefer `getToken`). */
   token: string | null;
 }
@@ -133,12 +141,14 @@ export function parseStreamUrl(url: string): StreamRequest {
   const channels = params.getAll("channel");
   const rewind = Number(params.get("rewind") ?? 0) || 0;
   const token = params.get("token");
+  const after = params.get("lastEventId") || null;
   for (const name of ["channel", "rewind", "token", "lastEventId"]) params.delete(name);
   const rest = params.size > 0 ? `?${params}` : "";
   return {
     endpoint: absolute ? `${parsed.origin}${parsed.pathname}${rest}` : `${parsed.pathname}${rest}`,
     channels: channels.length === 0 ? [DEFAULT_CHANNEL] : [...new Set(channels)],
     rewind,
+    after,
     token,
   };
 }
@@ -161,8 +171,13 @@ export function useEventSource(
   const request = useMemo(() => {
     if (streamUrl === null) return null;
     const parsed = parseStreamUrl(streamUrl);
-    return { ...parsed, rewind: handlers.rewind ?? parsed.rewind };
-  }, [streamUrl, handlers.rewind]);
+    const after = handlers.after ?? parsed.after;
+    return {
+      ...parsed,
+      rewind: handlers.rewind ?? parsed.rewind,
+      after: after ? (decodeLastEventId(after, parsed.channels) ?? null) : null,
+    };
+  }, [streamUrl, handlers.rewind, handlers.after]);
   const channelsKey = request?.channels.join("\n") ?? "";
   const endpoint = request?.endpoint ?? null;
   const maxChannels = handlers.maxChannelsPerStream ?? DEFAULT_MAX_CHANNELS_PER_STREAM;
@@ -201,6 +216,7 @@ export function useEventSource(
     const listener: StreamListener = {
       channels: request.channels,
       rewind: request.rewind,
+      after: request.after ?? undefined,
       access,
       getToken: withToken ? (channels) => getToken(channels) ?? staticToken : undefined,
       onEvent: (event) => onEvent(event),

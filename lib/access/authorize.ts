@@ -8,6 +8,7 @@ import {
   type TokenError,
   verifyChannelToken,
 } from "@/lib/access/tokens";
+import { getCatalog } from "@/lib/catalog";
 import { getConfig } from "@/lib/config";
 import { HttpError, type RequestLike, sameSecret } from "@/lib/http";
 import { assertChannel, parseChannels } from "@/lib/sse/channel";
@@ -48,8 +49,13 @@ function readToken(request: RequestLike, query: URLSearchParams): string | undef
   return query.get("token") || undefined;
 }
 
-/** Whether a channel needs a token (it starts with SSE_PRIVATE_PREFIX, `private-`). */
+/**
+ * Whether a channel needs a token: as its declaration says (`private`, `lib/channels.ts`),
+ * else when it starts with SSE_PRIVATE_PREFIX (`private-`).
+ */
 export function isPrivateChannel(channel: string): boolean {
+  const declared = getCatalog().rulesOf(channel).private;
+  if (declared !== undefined) return declared;
   const { privatePrefix } = getConfig();
   return privatePrefix !== "" && channel.startsWith(privatePrefix);
 }

@@ -55,4 +55,26 @@ describe("StreamHub", () => {
     expect(await hub.token(["private-x"])).toBe("t");
     expect(await hub.token(["a", "private-x"])).toBeNull();
   });
+
+  it("starts a listener after a server render's position: the tab resumes there, or stays if further on", async () => {
+    const sent: ClientMessage[] = [];
+    const hub = new StreamHub("/stream", (m) => sent.push(m), 16);
+    const seen: StreamEvent[] = [];
+    hub.subscribe({
+      channels: ["orders"],
+      after: new Map([["orders", "10-0"]]),
+      onEvent: (e) => seen.push(e),
+    });
+    await Promise.resolve();
+    expect(sent.at(-1)).toMatchObject({ positions: [["orders", "10-0"]] });
+    // What the page rendered comes again from a stream that resumed from further back.
+    hub.receive(event("orders", "9-0"));
+    hub.receive(event("orders", "10-0"));
+    hub.receive(event("orders", "11-0"));
+    expect(seen.map((e) => e.position)).toEqual(["11-0"]);
+    // A tab already further on keeps its place.
+    hub.subscribe({ channels: ["orders"], after: new Map([["orders", "3-0"]]), onEvent: () => {} });
+    await Promise.resolve();
+    expect(sent.at(-1)).toMatchObject({ positions: [["orders", "11-0"]] });
+  });
 });

@@ -19,6 +19,11 @@ import { advancePosition, compareStreamIds } from "@/lib/sse/ids";
 export interface StreamListener {
   channels: readonly string[];
   rewind?: number;
+  /**
+   * Where this listener starts, per channel (a server render's position): the tab resumes
+   * there on channels it holds no position in yet, and the host catches it up from there.
+   */
+  after?: ReadonlyMap<string, string>;
   /** Supplies tokens for these channels; they then travel in a stream of their own. */
   getToken?: GetToken;
   /** An app-defined access group (`"session"`): its channels travel in a stream of their own. */
@@ -46,6 +51,11 @@ export class StreamHub {
 
   /** Listens until the returned function is called. */
   subscribe(listener: StreamListener): () => void {
+    // Where a server render left off: a new stream resumes there, a shared one catches this
+    // tab up from there. A tab already further on (another component had the channel) stays.
+    for (const [channel, position] of listener.after ?? []) {
+      if (!this.positions.has(channel)) this.positions.set(channel, position);
+    }
     this.listeners.add(listener);
     this.queueSync();
     return () => {

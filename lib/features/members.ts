@@ -1,6 +1,7 @@
 import "server-only";
 import { isPrivateChannel } from "@/lib/access/authorize";
 import { getBroker } from "@/lib/broker";
+import { getCatalog } from "@/lib/catalog";
 import { ChannelReports } from "@/lib/features/channel-reports";
 import { getPresenceStore } from "@/lib/features/presence";
 import type { Member, MemberChange } from "@/lib/features/presence/types";
@@ -117,6 +118,11 @@ export function watchMembers(channels: readonly string[]): () => void {
   };
 }
 
+/** Whether a channel's users are kept as members: private, and not declared `members: false`. */
+export function keepsMembers(channel: string): boolean {
+  return isPrivateChannel(channel) && getCatalog().rulesOf(channel).members;
+}
+
 /**
  * The users on a private channel across every instance, by `sub`, with their `presence`
  * info.
@@ -129,6 +135,9 @@ export async function listMembers(channel: string): Promise<Member[]> {
       "channel",
       "members are kept for private channels only: a public channel's readers stay anonymous",
     );
+  }
+  if (!keepsMembers(channel)) {
+    throw new SseInputError("channel", `members are off for channel ${channel} (lib/channels.ts)`);
   }
   return await getPresenceStore().listMembers(channel);
 }

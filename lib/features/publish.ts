@@ -1,7 +1,7 @@
 import "server-only";
 import { getBroker, type PublishResult } from "@/lib/broker";
-import type { channels } from "@/lib/channels";
 import { getCatalog, historyBounds } from "@/lib/catalog";
+import type { App } from "@/lib/catalog/app";
 import type { EventDataOf, EventTypeOf } from "@/lib/catalog/typing";
 import { checkEvent } from "@/lib/catalog/validate";
 import { getConfig } from "@/lib/config";
@@ -12,9 +12,6 @@ import { RESERVED_EVENT_TYPES } from "@/lib/sse/events";
 import { assertFieldValue, encodeEventBody, SseInputError } from "@/lib/sse/frame";
 import { isStreamId } from "@/lib/sse/ids";
 import { parsePublishRequest, requestChannels } from "@/lib/sse/publish-request";
-
-/** The app's declarations (`lib/channels.ts`), which type what is published. */
-type App = (typeof channels)["declarations"];
 
 /** Options of `publish`, as Flask-SSE's `sse.publish(data, type, id, retry, channel)`. */
 export interface PublishOptions<C extends string = string, T extends string = string> {

@@ -1,15 +1,11 @@
 import "server-only";
-import {
-  type Access,
-  authorizedStreamChannels,
-  isPrivateChannel,
-  PUBLIC_ACCESS,
-} from "@/lib/access/authorize";
+import { type Access, authorizedStreamChannels, PUBLIC_ACCESS } from "@/lib/access/authorize";
 import { clientAddress, warnIfOneProxy } from "@/lib/access/client-address";
 import { corsHeaders, handlePreflight, withCors } from "@/lib/access/cors";
 import { watchRevocations } from "@/lib/access/revocation";
 import { type Broker, getBroker } from "@/lib/broker";
 import { getConfig } from "@/lib/config";
+import { keepsMembers } from "@/lib/features/members";
 import { errorResponse, HttpError, jsonError, type RequestLike, SSE_HEADERS } from "@/lib/http";
 import { type OpenedStream, openStream } from "@/lib/stream/open-stream";
 import {
@@ -132,7 +128,7 @@ function admit(
   overrides: Partial<StreamOptions>,
 ): StreamResult | Promise<StreamResult> {
   const config = getConfig();
-  const rewind = readRewind(query, config.maxRewind);
+  const rewind = readRewind(query, channels, config.maxRewind);
   const noticeChannels = readMembers(query, channels);
   if (request.method === "HEAD") {
     return withCors(request, new Response(null, { headers: SSE_HEADERS }));
@@ -173,7 +169,7 @@ function admit(
     member:
       access.sub === undefined
         ? undefined
-        : { sub: access.sub, info: access.presence, channels: channels.filter(isPrivateChannel) },
+        : { sub: access.sub, info: access.presence, channels: channels.filter(keepsMembers) },
   });
   installShutdown(config.shutdownTimeoutMs);
   // A revocation on any instance must reach this token's stream.

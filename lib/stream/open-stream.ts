@@ -1,6 +1,6 @@
 import "server-only";
-import { type Access, isPrivateChannel } from "@/lib/access/authorize";
-import { joinMembers, watchMembers } from "@/lib/features/members";
+import type { Access } from "@/lib/access/authorize";
+import { joinMembers, keepsMembers, watchMembers } from "@/lib/features/members";
 import { streamCounters } from "@/lib/ops/counters";
 import { singleton } from "@/lib/ops/singleton";
 import { helloFrame } from "@/lib/sse/frame";
@@ -9,6 +9,7 @@ import { StreamLifecycle } from "@/lib/stream/lifecycle";
 import { Outbox } from "@/lib/stream/outbox";
 import { watchAccess } from "@/lib/stream/reauthorize";
 import { countClient, countSink, track, untrack, updatePresence } from "@/lib/stream/registry";
+import type { Rewind } from "@/lib/stream/session";
 import { Session } from "@/lib/stream/session";
 import type { OpenStream, StreamSignal } from "@/lib/transport/sinks";
 
@@ -33,7 +34,7 @@ export interface StreamParty {
   /** Access an app rule granted, asked again on a cadence (`SSE_REAUTHORIZE_SECONDS`). */
   recheck?: { key: string; check(): unknown; everyMs: number };
   client: string;
-  rewind: number;
+  rewind: Rewind;
   noticeChannels: string[];
   /** The token's user, a member of the stream's private channels while it is open. */
   member?: { sub: string; info: Access["presence"]; channels: string[] };
@@ -99,7 +100,7 @@ export function openStream(
       lifecycle.hold(joinMembers(member.channels, member.sub, member.info));
     }
     if (party.noticeChannels.length > 0) {
-      lifecycle.hold(watchMembers(channels.filter(isPrivateChannel)));
+      lifecycle.hold(watchMembers(channels.filter(keepsMembers)));
     }
     // The same bytes for every stream: encoded once.
     const { retryMs, heartbeatMs } = options;

@@ -23,6 +23,9 @@ interface Buffered {
   channel: string;
 }
 
+/** Events to show first per channel without a position: one number for all, or one each. */
+export type Rewind = number | ReadonlyMap<string, number>;
+
 /**
  * What one stream reads: its channels, from where, and what it tells the client. A session
  * subscribes, replays history after the client's Last-Event-ID, keeps one position per
@@ -50,7 +53,7 @@ export class Session {
   private readonly offRecover: () => void;
   private readonly counters = streamCounters();
   /** Events to show first on channels the client has no position in (`?rewind=`), at start. */
-  private rewind = 0;
+  private rewind: Rewind = 0;
 
   readonly listener: FrameListener = (frame, id, channel) => {
     if (this.life.closed) return;
@@ -102,7 +105,7 @@ export class Session {
    * promise; else when the returned promise resolves.
    * @throws BrokerUnavailableError when the broker cannot subscribe or read in time.
    */
-  start(lastEventId: string | null, rewind = 0): Promise<void> | undefined {
+  start(lastEventId: string | null, rewind: Rewind = 0): Promise<void> | undefined {
     this.rewind = rewind;
     const subscribed = this.subscribeAll();
     if (subscribed === undefined && !lastEventId && rewind === 0 && this.startAtNewest()) {
@@ -226,9 +229,11 @@ export class Session {
       // Channels without a position start at the live end, or `rewind` events before it.
       const rewind = this.rewind;
       this.rewind = 0;
+      const rewindOf = (ch: string) =>
+        typeof rewind === "number" ? rewind : (rewind.get(ch) ?? 0);
       const read = (ch: string) =>
-        rewind > 0 && !forceGap && !this.positions.has(ch)
-          ? history.readLatest(ch, rewind)
+        rewindOf(ch) > 0 && !forceGap && !this.positions.has(ch)
+          ? history.readLatest(ch, rewindOf(ch))
           : history.readSince(ch, forceGap ? undefined : this.positions.get(ch), REPLAY_PAGE);
       const replays =
         channels.length === 1 ? [await read(channels[0])] : await Promise.all(channels.map(read));

@@ -56,7 +56,11 @@ export default async function HomePage({ searchParams }: { searchParams: SearchP
           >
             Open the playground
           </Link>{" "}
-          for channels, private tokens, publishing, presence and resume, live.
+          for channels, private tokens, publishing, presence and resume, live; or{" "}
+          <Link className="font-medium text-sky-700 underline dark:text-sky-400" href="/orders">
+            a live page
+          </Link>{" "}
+          rendered on the server, then live with no gap.
         </p>
       </header>
       <Quickstart streamUrl={streamUrl} />

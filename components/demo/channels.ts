@@ -6,3 +6,6 @@ export const PRIVATE_PLAYGROUND_CHANNEL = "private-playground";
 
 /** Channels the playground offers. */
 export const PLAYGROUND_CHANNELS = ["news", "chat", "sse", PRIVATE_PLAYGROUND_CHANNEL];
+
+/** The live page's feed: declared, typed and checked in `lib/channels.ts`. */
+export const ORDERS_CHANNEL = "orders";

@@ -18,6 +18,7 @@ import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import next from "next";
 import { FORWARDING_HEADERS, untrustedForwarding } from "@/lib/access/client-address";
+import { getCatalog } from "@/lib/catalog";
 import { getConfig, type SseConfig, warnAboutUnknownSettings } from "@/lib/config";
 import { noticeRestartOnlyEdits } from "@/lib/config/dev-notices";
 import { loadEnvFiles } from "@/lib/config/env-files";
@@ -38,7 +39,8 @@ const dir = existsSync(join(__dirname, ".next")) ? __dirname : join(__dirname, "
 
 /**
  * The env files first (as `next start` would load them, but before `next()`: the settings
- * decide how this process serves), then the settings. Either failing stops the server.
+ * decide how this process serves), then the settings and the channel declarations. Any of
+ * them failing stops the server.
  */
 function readSettings(): SseConfig {
   try {
@@ -46,7 +48,10 @@ function readSettings(): SseConfig {
     if (cluster.isPrimary && files.length > 0) {
       console.info(`[next-sse] settings from ${files.map((file) => file.path).join(", ")}`);
     }
-    return getConfig();
+    const config = getConfig();
+    // The app's channel declarations (`lib/channels.ts`): a bad one stops the server here.
+    getCatalog().check();
+    return config;
   } catch (error) {
     console.error(`[next-sse] ${error instanceof Error ? error.message : String(error)}`);
     process.exit(1);

@@ -33,5 +33,7 @@ export const channels = defineChannels({
     },
     cache: true,
   },
+  // Published by your server code only (publish(), Server Actions): the publish API refuses.
+  "internal.*": { publish: "server" },
   "*": {},
 });

@@ -37,6 +37,8 @@ const missing = [
     "no nginx (tests run the app behind deploy/nginx.conf): install it (Debian: sudo apt-get install nginx-light; macOS: brew install nginx) or set NGINX_BIN",
   spawnSync(python, ["-c", "import jwt"], { stdio: "ignore" }).status !== 0 &&
     `no PyJWT for ${python} (a test mints a token from Python): install it (Debian: sudo apt-get install python3-jwt; else pip install pyjwt) or set TEST_PYTHON to a Python that has it`,
+  spawnSync(python, ["-c", "import jsonschema"], { stdio: "ignore" }).status !== 0 &&
+    `no jsonschema for ${python} (a Python publisher checks events against the channels' JSON Schema): install it (Debian: sudo apt-get install python3-jsonschema; else pip install jsonschema) or set TEST_PYTHON`,
 ].filter(Boolean);
 if (missing.length > 0) {
   for (const line of missing) console.error(`npm test: ${line}`);

@@ -105,4 +105,21 @@ describe("subscribe (server code following channels)", () => {
     await Promise.all([broker.close(), publisher.close()]);
     admin.disconnect();
   });
+
+  it("types its events from the channels' declarations (lib/channels.ts)", async () => {
+    const broker = new MemoryBroker();
+    const abort = new AbortController();
+    const events = subscribe(["orders"], { broker, signal: abort.signal });
+    const next = events.next();
+    await broker.publish("orders", { body: 'event: order\ndata: {"item":"tea","qty":2}\n' });
+    const { value } = await next;
+    if (value?.type !== "order") throw new Error(`expected an order, got ${value?.type}`);
+    const qty: number = value.data.qty;
+    expect(qty).toBe(2);
+    // @ts-expect-error orders declares no type ordr
+    const typo: ServerEvent<"orders"> = { id: "1-0", channel: "orders", type: "ordr", data: {} };
+    expect(typo.channel).toBe("orders");
+    abort.abort();
+    await events.return(undefined);
+  });
 });

@@ -1,8 +1,10 @@
 import "server-only";
 import { type Broker, getBroker, isBrokerUnavailable } from "@/lib/broker";
+import type { App } from "@/lib/catalog/app";
+import type { EventDataOf, EventTypeOf } from "@/lib/catalog/typing";
 import { getConfig } from "@/lib/config";
 import { assertChannel } from "@/lib/sse/channel";
-import { POSITION_EVENT } from "@/lib/sse/events";
+import { POSITION_EVENT, type RESET_EVENT, type ResetData } from "@/lib/sse/events";
 import { parseFrame, splitFrames } from "@/lib/sse/frame";
 import { channelOfId } from "@/lib/sse/ids";
 import { type CloseReason, StreamLifecycle } from "@/lib/stream/lifecycle";
@@ -10,16 +12,25 @@ import { Outbox } from "@/lib/stream/outbox";
 import { Session } from "@/lib/stream/session";
 import type { Sink } from "@/lib/transport/sinks";
 
-/** One event as server code receives it from `subscribe`. */
-export interface ServerEvent {
-  /** Its position; pass the last one seen as `after` to resume later. */
-  id: string | undefined;
-  channel: string;
-  /** `message` when it had no type; `reset` when history could not fill a gap. */
-  type: string;
-  /** Parsed JSON when it is JSON, else the text (as the browser hook hands it over). */
-  data: unknown;
-}
+/**
+ * One event as server code receives it from `subscribe`, typed by its channel's declaration
+ * (`lib/channels.ts`): its position (pass the last one seen as `after` to resume later), its
+ * channel, its type (`message` when it had none), its data (parsed JSON when it is JSON,
+ * else the text, as the browser hook hands it over); or `reset` when history could not fill
+ * a gap.
+ */
+export type ServerEvent<C extends string = string> =
+  | (C extends string
+      ? {
+          [T in EventTypeOf<App, C>]: {
+            id: string | undefined;
+            channel: C;
+            type: T;
+            data: EventDataOf<App, C, T>;
+          };
+        }[EventTypeOf<App, C>]
+      : never)
+  | { id: string | undefined; channel: C; type: typeof RESET_EVENT; data: ResetData };
 
 /** Options of `subscribe`. */
 export interface SubscribeOptions {
@@ -48,10 +59,10 @@ const DECODER = new TextDecoder();
  * would be. With the in-memory broker it follows this process only.
  * @throws SseInputError for an invalid channel.
  */
-export async function* subscribe(
-  channels: string[],
+export async function* subscribe<C extends string>(
+  channels: C[],
   options: SubscribeOptions = {},
-): AsyncGenerator<ServerEvent> {
+): AsyncGenerator<ServerEvent<C>> {
   const config = getConfig();
   for (const channel of channels) assertChannel(channel, config.maxChannelLength);
   const { signal } = options;
@@ -87,7 +98,8 @@ export async function* subscribe(
         if (id !== undefined) position = id;
         if (type === POSITION_EVENT || (type === undefined && data === "")) continue;
         const channel = channels.length > 1 ? (channelOfId(id ?? "") ?? "") : channels[0];
-        yield { id, channel, type: type ?? "message", data: decodeData(data) };
+        // Checked against the declaration when it was published.
+        yield { id, channel, type: type ?? "message", data: decodeData(data) } as ServerEvent<C>;
       }
     } finally {
       // Also when the consumer stops early (`break`): the subscriptions are released.

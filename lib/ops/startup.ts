@@ -1,13 +1,14 @@
 import "server-only";
 import cluster from "node:cluster";
+import { getCatalog } from "@/lib/catalog";
 import { getConfig, type SseConfig, warnAboutUnknownSettings } from "@/lib/config";
 import { loadEnvFiles } from "@/lib/config/env-files";
 import { registerNodeStreamAdapter } from "@/lib/transport/node-adapter";
 
 /**
- * Runs once when a server starts (from `instrumentation.ts`): validates next-sse's settings,
- * so a typo in an environment variable stops it with a message naming the variable (exit
- * code 1) instead of failing requests later, and registers the Node stream adapter that the
+ * Runs once when a server starts (from `instrumentation.ts`): validates next-sse's settings
+ * and the app's channel declarations, so a typo in an environment variable or a bad
+ * declaration stops it with a message naming the variable or the pattern (exit code 1) instead of failing requests later, and registers the Node stream adapter that the
  * production server routes `/stream` to.
  */
 export function startNextSse(): void {
@@ -16,9 +17,11 @@ export function startNextSse(): void {
     // each setting came from, for the error that names it.
     loadEnvFiles(process.cwd(), process.env.NODE_ENV !== "production");
     getConfig();
+    // The app's channel declarations (`lib/channels.ts`): a bad one stops the server here.
+    getCatalog().check();
   } catch (error) {
     const { name, message } = error as { name?: unknown; message?: string };
-    if (name !== "ConfigError") throw error;
+    if (name !== "ConfigError" && name !== "ChannelDeclarationError") throw error;
     console.error(`[next-sse] ${message}`);
     process.exit(1);
   }

@@ -88,6 +88,43 @@ test("npm start reads .env.local; SIGTERM to npm's PID stops it and leaves no pr
   await expectStoppedBy("SIGTERM", running.pid, running, port);
 });
 
+test("npm run dev applies an edited channel declaration without a restart, and stops at start on a bad one", async () => {
+  test.setTimeout(240_000);
+  copy = copyApp("source");
+  const port = await getFreePort();
+  const publishToken = "publish-token-from-the-env-file-0123";
+  copy.write(".env.local", settingsFile(port, `SSE_PUBLISH_TOKEN=${publishToken}`));
+  running = runAsPerson(copy.dir, "npm", ["run", "dev"]);
+  await running.waitFor(/dev server on/, 120_000);
+  const base = `http://127.0.0.1:${port}`;
+  const publishOrder = async (qty: unknown) => {
+    const response = await fetch(`${base}/api/publish`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Authorization: `Bearer ${publishToken}` },
+      body: JSON.stringify({ channel: "orders", type: "order", data: { item: "tea", qty } }),
+    });
+    return response.status;
+  };
+  expect(await publishOrder("two")).toBe(400);
+  // A developer lets quantities be words, and saves.
+  const declarations = "lib/channels.ts";
+  const before = copy.read(declarations);
+  const edited = before.replace("qty: z.number().int().positive(),", "qty: z.string(),");
+  expect(edited).not.toBe(before);
+  copy.write(declarations, edited);
+  const saved = Date.now();
+  await expect.poll(() => publishOrder("two"), { timeout: 90_000, intervals: [500] }).toBe(200);
+  console.info(`[dev] the edited declaration applied ${Date.now() - saved} ms after the save`);
+  await expectStoppedBy("SIGTERM", running.pid, running, port);
+  // A declaration that cannot be used stops the next start, naming the pattern.
+  copy.write(declarations, before.replace("maxRewind: 50,", "maxRewind: -1,"));
+  running = runAsPerson(copy.dir, "npm", ["run", "dev"]);
+  expect(await running.exited).toBe(1);
+  expect(running.output()).toContain(
+    '[next-sse] channels: "orders": maxRewind must be a whole number of at least 0',
+  );
+});
+
 test("every SSE_WORKERS worker reads .env.production; SIGINT to the server npm started stops all", async () => {
   copy = copyApp("built");
   const port = await getFreePort();

@@ -60,7 +60,11 @@ export default async function HomePage({ searchParams }: { searchParams: SearchP
           <Link className="font-medium text-sky-700 underline dark:text-sky-400" href="/orders">
             a live page
           </Link>{" "}
-          rendered on the server, then live with no gap.
+          rendered on the server, then live with no gap; or{" "}
+          <Link className="font-medium text-sky-700 underline dark:text-sky-400" href="/chat">
+            a chat
+          </Link>{" "}
+          whose AI answers survive reloads and other tabs.
         </p>
       </header>
       <Quickstart streamUrl={streamUrl} />

@@ -108,6 +108,13 @@ const ENV_SCHEMA = z.object({
     z.enum(["on", "off"], { error: 'must be "on" or "off"' }).default("on"),
   ),
   SSE_DEMO_PUBLISH_PER_MINUTE: integer(30, 1, 100_000),
+  SSE_AI_MODEL: optionalString(
+    z.string().regex(/^[A-Za-z0-9._-]+\/[A-Za-z0-9._:-]+$/, "must be a model id like openai/gpt-5-mini"),
+  ),
+  SSE_AI_MOCK_TOKEN_MS: integer(30, 0, 10_000),
+  SSE_AI_ANSWER_TTL_SECONDS: integer(3600, 60, 30 * 86_400),
+  SSE_AI_MAX_ANSWER_BYTES: integer(1 << 20, 1024, 64 << 20),
+  SSE_AI_FLUSH_MS: integer(20, 0, 1000),
   SSE_BODY_TIMEOUT_MS: integer(10_000, 100, 600_000),
   SSE_MAX_STREAMS_PER_CLIENT: integer(100, 0, 1_000_000),
   SSE_PUBLISH_PER_MINUTE: integer(60_000, 0, 100_000_000),
@@ -249,6 +256,19 @@ export interface SseConfig {
   /** Publishes one client may make through the demo's routes and actions per minute (30). */
   demoPublishPerMinute: number;
   /**
+   * The demo chat's model through the AI Gateway (`openai/gpt-5-mini`; the AI SDK reads
+   * AI_GATEWAY_API_KEY); unset, the AI SDK's mock model answers, with no key and no network.
+   */
+  aiModel: string | undefined;
+  /** The mock model's pause between tokens (ms, default 30). */
+  aiMockTokenMs: number;
+  /** How long an answer's channel is kept after its last write (s, default 3600). */
+  aiAnswerTtlSeconds: number;
+  /** An answer's size bound in bytes (default 1 MiB): past it, it ends as failed. */
+  aiMaxAnswerBytes: number;
+  /** How long an answer's chunks are gathered into one write (ms, default 20; 0: each turn). */
+  aiFlushMs: number;
+  /**
    * How many proxies of yours stand in front (`SSE_TRUST_PROXY`, default 0; `true` is 1):
    * the client's address is that many `X-Forwarded-For` entries from the right (each proxy
    * appends the address it saw). With 0, `npm start` replaces X-Forwarded-For with the
@@ -339,6 +359,11 @@ export function parseConfig(
     flaskSse: e.SSE_FLASK_SSE === "on",
     demo: e.SSE_DEMO === "on",
     demoPublishPerMinute: e.SSE_DEMO_PUBLISH_PER_MINUTE,
+    aiModel: e.SSE_AI_MODEL,
+    aiMockTokenMs: e.SSE_AI_MOCK_TOKEN_MS,
+    aiAnswerTtlSeconds: e.SSE_AI_ANSWER_TTL_SECONDS,
+    aiMaxAnswerBytes: e.SSE_AI_MAX_ANSWER_BYTES,
+    aiFlushMs: e.SSE_AI_FLUSH_MS,
     trustProxy: e.SSE_TRUST_PROXY,
     fastPath: e.SSE_FAST_PATH === "on",
     reauthorizeSeconds: e.SSE_REAUTHORIZE_SECONDS,

@@ -16,7 +16,7 @@ export async function POST(request: Request): Promise<Response> {
     const allow = await authorizePublisher(request);
     limitRate(request.headers, "publish", publishPerMinute);
     const body = await readJsonBody(request, publishMaxBytes, bodyTimeoutMs);
-    return withCors(request, Response.json(await publishRequest(body, allow)));
+    return withCors(request, Response.json(await publishRequest(body, allow, "api")));
   } catch (error) {
     return withCors(request, errorResponse(error));
   }

@@ -1,0 +1,132 @@
+import "server-only";
+import type { UIMessageChunk } from "ai";
+import {
+  type AnswerEnd,
+  type AnswerEndData,
+  answerChannel,
+  chunksBody,
+  endBody,
+  isTerminal,
+  terminalChunk,
+} from "@/lib/ai/answer-channel";
+import type { AnswerStore } from "@/lib/ai/answer-store";
+import { type Broker, isBrokerUnavailable } from "@/lib/broker";
+import type { HistoryOptions } from "@/lib/history/types";
+import { createLogger } from "@/lib/ops/log";
+
+/** A lease this long, renewed three times within it: a dead runner is seen within 6 s. */
+export const LEASE_MS = 6000;
+/** How long a batch that Redis does not take is retried before the answer fails. */
+const RETRY_FOR_MS = 60_000;
+const RETRY_EVERY_MS = 250;
+
+export interface AnswerRun {
+  broker: Broker;
+  store: AnswerStore;
+  chatId: string;
+  answerId: string;
+  /** The generation's UI message chunks (`streamText(...).toUIMessageStream()`). */
+  stream: ReadableStream<UIMessageChunk>;
+  /** Aborts the generation: the stop endpoint, or the answer's size bound. */
+  abort: AbortController;
+  retention: HistoryOptions;
+  maxBytes: number;
+  flushMs: number;
+}
+
+const log = createLogger();
+
+/**
+ * Runs one answer: reads the generation's chunks whatever happens to the connections that
+ * asked for it, writes them to the answer's channel in batches (one write per `flushMs`, in
+ * order, each batch with an idempotency key so a write retried through a Redis restart is
+ * kept once), holds the answer's lease while it runs, and always ends the channel with a
+ * terminal chunk and an `answer-end` event.
+ */
+export async function runAnswer(run: AnswerRun): Promise<AnswerEnd> {
+  const { broker, store, answerId, abort } = run;
+  const channel = answerChannel(answerId);
+  let batch: UIMessageChunk[] = [];
+  let sequence = 0;
+  let bytes = 0;
+  let timer: NodeJS.Timeout | undefined;
+  let writes: Promise<void> = Promise.resolve();
+  let sawTerminal: UIMessageChunk | undefined;
+  let failure: string | undefined;
+
+  const publish = async (body: string, id: string) => {
+    const started = Date.now();
+    for (;;) {
+      try {
+        await broker.publish(channel, { body, id, retention: run.retention });
+        return;
+      } catch (error) {
+        if (!isBrokerUnavailable(error) || Date.now() - started > RETRY_FOR_MS) throw error;
+        await new Promise((resolve) => setTimeout(resolve, RETRY_EVERY_MS));
+      }
+    }
+  };
+  const flush = () => {
+    if (timer !== undefined) clearTimeout(timer);
+    timer = undefined;
+    if (batch.length === 0) return writes;
+    const body = chunksBody(batch);
+    const id = `b${sequence++}`;
+    batch = [];
+    writes = writes.then(() => publish(body, id));
+    return writes;
+  };
+  const lease = async () => {
+    try {
+      await store.renewLease(answerId, LEASE_MS);
+    } catch {
+      log.warn("an answer's lease could not be renewed (Redis unavailable)");
+    }
+  };
+  await lease();
+  const renewing = setInterval(() => void lease(), LEASE_MS / 3);
+  const reader = run.stream.getReader();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      bytes += JSON.stringify(value).length;
+      if (bytes > run.maxBytes) {
+        failure = `the answer passed its bound of ${run.maxBytes} bytes`;
+        abort.abort(new Error(failure));
+        break;
+      }
+      batch.push(value);
+      if (isTerminal(value)) {
+        sawTerminal = value;
+        void flush();
+      } else if (timer === undefined) {
+        timer = setTimeout(() => void flush(), run.flushMs);
+      }
+    }
+  } catch (error) {
+    if (!abort.signal.aborted) failure = error instanceof Error ? error.message : String(error);
+  } finally {
+    reader.releaseLock();
+  }
+  const end: AnswerEndData =
+    failure !== undefined
+      ? { reason: "failed", error: failure }
+      : abort.signal.aborted || sawTerminal?.type === "abort"
+        ? { reason: "stopped" }
+        : sawTerminal?.type === "error"
+          ? { reason: "failed", error: sawTerminal.errorText }
+          : { reason: "finished" };
+  if (sawTerminal === undefined || failure !== undefined) batch.push(terminalChunk(end));
+  try {
+    await flush();
+    // The first end wins (an instance that saw the lease run out may have written one).
+    await publish(endBody(end), "end");
+  } catch {
+    log.warn("an answer's last chunks could not be written (Redis unavailable)");
+  } finally {
+    clearInterval(renewing);
+    await Promise.allSettled([store.clearActive(run.chatId, answerId), store.dropLease(answerId)]);
+  }
+  return end.reason;
+}

@@ -39,8 +39,8 @@ const log = createLogger();
 /**
  * Runs one answer: reads the generation's chunks whatever happens to the connections that
  * asked for it, writes them to the answer's channel in batches (one write per `flushMs`, in
- * order, each batch with an idempotency key so a write retried through a Redis restart is
- * kept once), holds the answer's lease while it runs, and always ends the channel with a
+ * order, each under the id the answer gives it, so a write retried through a Redis restart
+ * is kept once), holds the answer's lease while it runs, and always ends the channel with a
  * terminal chunk and an `answer-end` event.
  */
 export async function runAnswer(run: AnswerRun): Promise<AnswerEnd> {
@@ -54,11 +54,14 @@ export async function runAnswer(run: AnswerRun): Promise<AnswerEnd> {
   let sawTerminal: UIMessageChunk | undefined;
   let failure: string | undefined;
 
-  const publish = async (body: string, id: string) => {
+  // The answer numbers its own batches (`<start ms>-<n>`): a write retried through a Redis
+  // restart is kept once, and costs XADD and PUBLISH, no script.
+  const startedAt = Date.now();
+  const publish = async (body: string, write: { at: string } | { id: string }) => {
     const started = Date.now();
     for (;;) {
       try {
-        await broker.publish(channel, { body, id, retention: run.retention });
+        await broker.publish(channel, { body, ...write, retention: run.retention });
         return;
       } catch (error) {
         if (!isBrokerUnavailable(error) || Date.now() - started > RETRY_FOR_MS) throw error;
@@ -71,9 +74,9 @@ export async function runAnswer(run: AnswerRun): Promise<AnswerEnd> {
     timer = undefined;
     if (batch.length === 0) return writes;
     const body = chunksBody(batch);
-    const id = `b${sequence++}`;
+    const at = `${startedAt}-${sequence++}`;
     batch = [];
-    writes = writes.then(() => publish(body, id));
+    writes = writes.then(() => publish(body, { at }));
     return writes;
   };
   const lease = async () => {
@@ -121,7 +124,7 @@ export async function runAnswer(run: AnswerRun): Promise<AnswerEnd> {
   try {
     await flush();
     // The first end wins (an instance that saw the lease run out may have written one).
-    await publish(endBody(end), "end");
+    await publish(endBody(end), { id: "end" });
   } catch {
     log.warn("an answer's last chunks could not be written (Redis unavailable)");
   } finally {

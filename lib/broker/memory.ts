@@ -32,7 +32,7 @@ export class MemoryBroker implements Broker {
       const receivers = this.listeners.dispatch(channel, frame, undefined) > 0 ? 1 : 0;
       return { id, receivers, duplicate: false };
     }
-    const appended = this.history.append(channel, event.body, event.id, event.retention);
+    const appended = this.history.append(channel, event.body, event.id, event.retention, event.at);
     if (appended.duplicate) return { id: appended.id, receivers: 0, duplicate: true };
     const { id, frame } = appended.entry;
     const receivers = this.listeners.dispatch(channel, frame, id) > 0 ? 1 : 0;

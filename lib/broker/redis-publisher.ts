@@ -5,6 +5,9 @@ import type { PubSub, Scripted } from "@/lib/redis/connection";
 import type { RedisNames } from "@/lib/redis/names";
 import { closeFrame } from "@/lib/sse/frame";
 
+/** How often a numbered channel's expiry is renewed (its TTL is a minute or more). */
+const RENEW_EXPIRY_MS = 5000;
+
 /** What publishing needs of the broker: its command connection, names, bounds. */
 export interface RedisPublisherDeps {
   publisher(): Scripted;
@@ -46,6 +49,7 @@ export class RedisPublisher {
       await this.awaitReplicas(publisher);
       return { id: event.id, receivers, duplicate: false };
     }
+    if (event.at !== undefined) return this.append(channel, event, event.retention ?? history);
     const {
       maxLength,
       ttlSeconds,
@@ -72,6 +76,58 @@ export class RedisPublisher {
     return receivers < 0
       ? { id, receivers: 0, duplicate: true }
       : { id, receivers, duplicate: false };
+  }
+
+  /**
+   * An event its writer numbered (`OutgoingEvent.at`): XADD under that id and PUBLISH, sent
+   * together (auto-pipelined), no script. An id at or below the newest makes XADD fail: a
+   * duplicate, and the PUBLISH that went with it is dropped by every stream (positions only
+   * grow). The key's expiry is renewed at most every few seconds per channel.
+   */
+  private async append(
+    channel: string,
+    event: OutgoingEvent,
+    bounds: HistoryOptions,
+  ): Promise<PublishResult> {
+    const { names, pubsub } = this.deps;
+    const publisher = this.deps.publisher();
+    const at = event.at as string;
+    const key = names.history(channel);
+    const frame = closeFrame(event.body, at);
+    const now = Date.now();
+    const renewed = this.renewedAt.get(channel);
+    const renew = renewed === undefined || now - renewed > RENEW_EXPIRY_MS;
+    if (renew) this.remember(channel, now);
+    const ttl = Math.max(bounds.ttlSeconds, bounds.idleTtlSeconds ?? 0);
+    const written = publisher.xadd(key, at, "f", event.body).then(
+      () => true,
+      (error: unknown) => {
+        if (/equal or smaller/i.test((error as Error).message)) return false;
+        throw error;
+      },
+    );
+    const sent = pubsub.publish(publisher, names.pubsub(channel), frame);
+    const expiry = renew ? publisher.expire(key, ttl) : undefined;
+    const [fresh, receivers] = await this.deps.withTimeout(
+      "publish",
+      Promise.all([written, sent, expiry]),
+    );
+    await this.awaitReplicas(publisher);
+    return fresh
+      ? { id: at, receivers, duplicate: false }
+      : { id: at, receivers: 0, duplicate: true };
+  }
+
+  /** When each numbered channel's expiry was last renewed (bounded: old entries go). */
+  private readonly renewedAt = new Map<string, number>();
+
+  private remember(channel: string, now: number): void {
+    if (this.renewedAt.size >= 10_000) {
+      for (const [name, at] of this.renewedAt) {
+        if (now - at > RENEW_EXPIRY_MS) this.renewedAt.delete(name);
+      }
+    }
+    this.renewedAt.set(channel, now);
   }
 
   /**

@@ -23,6 +23,13 @@ export interface OutgoingEvent {
   transient?: boolean;
   /** The channel's history bounds, when it declares its own (default: the broker's). */
   retention?: HistoryOptions;
+  /**
+   * With history on: the history id to write the event under, for a channel with one
+   * writer that numbers its own events (an AI answer: `<start ms>-<n>`). It must be above the
+   * channel's newest id; the same id again is a duplicate (a write retried through an outage
+   * is kept once). Cheaper than a publish with `id` (no script on Redis), and `id` is ignored.
+   */
+  at?: string;
 }
 
 /** What a publish did. */

@@ -109,7 +109,9 @@ const ENV_SCHEMA = z.object({
   ),
   SSE_DEMO_PUBLISH_PER_MINUTE: integer(30, 1, 100_000),
   SSE_AI_MODEL: optionalString(
-    z.string().regex(/^[A-Za-z0-9._-]+\/[A-Za-z0-9._:-]+$/, "must be a model id like openai/gpt-5-mini"),
+    z
+      .string()
+      .regex(/^[A-Za-z0-9._-]+\/[A-Za-z0-9._:-]+$/, "must be a model id like openai/gpt-5-mini"),
   ),
   SSE_AI_MOCK_TOKEN_MS: integer(30, 0, 10_000),
   SSE_AI_ANSWER_TTL_SECONDS: integer(3600, 60, 30 * 86_400),

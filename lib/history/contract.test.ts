@@ -187,4 +187,35 @@ describe.each(BROKERS)("history contract: %s", (_name, makeBroker) => {
     expect(sink.received.map((r) => r.id)).toEqual([first.id, other.id]);
     broker.unsubscribe(channel, sink.listener);
   });
+
+  it("writes an event under the id its one writer chose; that id or a lower one again is a duplicate", async () => {
+    const channel = freshChannel();
+    const sink = collect();
+    await broker.subscribe(channel, sink.listener);
+    const base = Date.now();
+    const first = await broker.publish(channel, { body: "data: a\n", at: `${base}-0` });
+    const second = await broker.publish(channel, { body: "data: b\n", at: `${base}-1` });
+    expect(first).toMatchObject({ id: `${base}-0`, duplicate: false });
+    expect(second).toMatchObject({ id: `${base}-1`, duplicate: false });
+    // Retried through an outage, or late: kept once.
+    expect(await broker.publish(channel, { body: "data: b\n", at: `${base}-1` })).toMatchObject({
+      duplicate: true,
+      receivers: 0,
+    });
+    expect((await broker.publish(channel, { body: "data: x\n", at: `${base}-0` })).duplicate).toBe(
+      true,
+    );
+    const replay = await historyOf(broker).readSince(channel, "0-0");
+    expect(replay.entries.map((e) => [e.id, decoder.decode(e.frame)])).toEqual([
+      [`${base}-0`, `data: a\nid: ${base}-0\n\n`],
+      [`${base}-1`, `data: b\nid: ${base}-1\n\n`],
+    ]);
+    // Live, with their ids (a duplicate's live copy, if any, carries an id streams already passed).
+    const live = await sink.waitFor(2);
+    expect(live.slice(0, 2).map((r) => r.id)).toEqual([`${base}-0`, `${base}-1`]);
+    // A publish without an id after them takes the next place.
+    const next = await broker.publish(channel, event("c"));
+    expect(compareStreamIds(next.id as string, `${base}-1`)).toBe(1);
+    broker.unsubscribe(channel, sink.listener);
+  });
 });

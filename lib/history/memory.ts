@@ -62,22 +62,26 @@ export class MemoryHistory implements ChannelHistory {
 
   /**
    * Appends one event (the broker's publish); `key` is the publisher's idempotency key,
-   * `retention` the channel's own bounds when it declares them.
+   * `retention` the channel's own bounds when it declares them, `at` the id the writer
+   * chose (see `OutgoingEvent.at`).
    */
   append(
     channel: string,
     body: string,
     key: string | undefined,
     retention?: HistoryOptions,
+    at?: string,
   ): Appended {
     const now = Date.now();
     const kept = this.keptOrNew(channel, now);
     kept.bounds = retention === undefined ? this.bounds : boundsOf(retention);
-    if (key !== undefined) {
+    if (at !== undefined && compareStreamIds(at, kept.lastId) <= 0)
+      return { id: at, duplicate: true };
+    if (key !== undefined && at === undefined) {
       const seen = kept.keys.get(key);
       if (seen !== undefined) return { id: seen.id, duplicate: true };
     }
-    const id = nextId(kept.lastId, now);
+    const id = at ?? nextId(kept.lastId, now);
     const frame = frameBytes(closeFrame(body, id));
     kept.entries.push({ id, frame, at: now });
     kept.lastId = id;

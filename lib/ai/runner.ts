@@ -49,7 +49,7 @@ export async function runAnswer(run: AnswerRun): Promise<AnswerEnd> {
   let batch: UIMessageChunk[] = [];
   let sequence = 0;
   let bytes = 0;
-  let timer: NodeJS.Timeout | undefined;
+  let timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
   let writes: Promise<void> = Promise.resolve();
   let sawTerminal: UIMessageChunk | undefined;
   let failure: string | undefined;
@@ -70,7 +70,10 @@ export async function runAnswer(run: AnswerRun): Promise<AnswerEnd> {
     }
   };
   const flush = () => {
-    if (timer !== undefined) clearTimeout(timer);
+    if (timer !== undefined) {
+      clearTimeout(timer as NodeJS.Timeout);
+      clearImmediate(timer as NodeJS.Immediate);
+    }
     timer = undefined;
     if (batch.length === 0) return writes;
     const body = chunksBody(batch);
@@ -104,7 +107,12 @@ export async function runAnswer(run: AnswerRun): Promise<AnswerEnd> {
         sawTerminal = value;
         void flush();
       } else if (timer === undefined) {
-        timer = setTimeout(() => void flush(), run.flushMs);
+        // What arrived in this turn goes in one write (the model's chunks often come in
+        // bursts); `flushMs` gathers longer, for fewer writes at the cost of latency.
+        timer =
+          run.flushMs === 0
+            ? setImmediate(() => void flush())
+            : setTimeout(() => void flush(), run.flushMs);
       }
     }
   } catch (error) {

@@ -55,7 +55,7 @@ describe("parseConfig", () => {
       aiMockTokenMs: 30,
       aiAnswerTtlSeconds: 3600,
       aiMaxAnswerBytes: 1 << 20,
-      aiFlushMs: 20,
+      aiFlushMs: 0,
       trustProxy: 0,
       fastPath: true,
       reauthorizeSeconds: 60,

@@ -116,7 +116,7 @@ const ENV_SCHEMA = z.object({
   SSE_AI_MOCK_TOKEN_MS: integer(30, 0, 10_000),
   SSE_AI_ANSWER_TTL_SECONDS: integer(3600, 60, 30 * 86_400),
   SSE_AI_MAX_ANSWER_BYTES: integer(1 << 20, 1024, 64 << 20),
-  SSE_AI_FLUSH_MS: integer(20, 0, 1000),
+  SSE_AI_FLUSH_MS: integer(0, 0, 1000),
   SSE_BODY_TIMEOUT_MS: integer(10_000, 100, 600_000),
   SSE_MAX_STREAMS_PER_CLIENT: integer(100, 0, 1_000_000),
   SSE_PUBLISH_PER_MINUTE: integer(60_000, 0, 100_000_000),
@@ -268,7 +268,7 @@ export interface SseConfig {
   aiAnswerTtlSeconds: number;
   /** An answer's size bound in bytes (default 1 MiB): past it, it ends as failed. */
   aiMaxAnswerBytes: number;
-  /** How long an answer's chunks are gathered into one write (ms, default 20; 0: each turn). */
+  /** How long an answer's chunks are gathered into one write (ms; default 0: what one turn brought). */
   aiFlushMs: number;
   /**
    * How many proxies of yours stand in front (`SSE_TRUST_PROXY`, default 0; `true` is 1):

@@ -59,9 +59,18 @@ for (const kind of ["npm start", "next start"] as ServerKind[]) {
       const hello = await fetch(`${off.url}/hello`);
       expect(hello.status).toBe(404);
       expect((await errorOf(hello)).message).toMatch(/SSE_DEMO=off/);
-      for (const page of ["/", "/playground"]) {
+      for (const page of ["/", "/playground", "/orders", "/chat", "/panels"]) {
         expect((await fetch(`${off.url}${page}`)).status).toBe(404);
       }
+      // The demo chat's routes too (lib/ai stays, for your own routes).
+      const chat = await fetch(`${off.url}/api/chat`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ id: "c1", messages: [] }),
+      });
+      expect(chat.status).toBe(404);
+      expect((await fetch(`${off.url}/api/chat/c1/stream`)).status).toBe(404);
+      expect((await fetch(`${off.url}/api/chat/c1/stop`, { method: "POST" })).status).toBe(404);
       const stream = await fetch(`${off.url}/stream`, { method: "HEAD" });
       expect(stream.status).toBe(200);
     });

@@ -10,7 +10,7 @@ import {
 } from "@/lib/access/tokens";
 import { getCatalog } from "@/lib/catalog";
 import { getConfig } from "@/lib/config";
-import { HttpError, type RequestLike, sameSecret } from "@/lib/http";
+import { HttpError, type RequestLike, retryAfter, sameSecret } from "@/lib/http";
 import { assertChannel, parseChannels } from "@/lib/sse/channel";
 
 /** The cookie a page can set instead of `?token=`. */
@@ -208,7 +208,9 @@ async function verifiedGrant(token: string): Promise<ChannelGrant> {
   } catch (error) {
     const { code, message } = error as Partial<TokenError>;
     if (code === "jwks_unavailable") {
-      throw new HttpError(503, code, message ?? "token keys unavailable", { "Retry-After": "5" });
+      throw new HttpError(503, code, message ?? "token keys unavailable", {
+        "Retry-After": retryAfter(5),
+      });
     }
     throw new HttpError(
       401,

@@ -9,7 +9,7 @@
 export const BACKOFF_BASE_MS = 1000;
 /** No failure waits longer than this (ms), unless the server's Retry-After says so. */
 export const BACKOFF_CAP_MS = 30_000;
-/** A clean end (`retry: 0`) reconnects after a random delay below this (ms). */
+/** A clean end (`: reconnect`) reconnects after a random delay below this (ms). */
 export const CLEAN_END_SPREAD_MS = 1000;
 
 /**

@@ -99,9 +99,9 @@ describe("StreamConnection", () => {
     expect(script.requests).toHaveLength(2);
   });
 
-  it("comes back at once after a clean end (retry: 0), without counting a failure", async () => {
+  it("comes back at once after a clean end (: reconnect, with a jittered retry), without counting a failure", async () => {
     const script = await scriptedServer(
-      [sse("data: a\nid: 1-0\n\n: reconnect\nretry: 0\n\n", true)],
+      [sse("data: a\nid: 1-0\n\n: reconnect\nretry: 734\n\n", true)],
       sse("data: b\nid: 2-0\n\n"),
     );
     const { connection, events, states } = connect(script.url, ["sse"]);

@@ -6,7 +6,7 @@ import {
   type StreamEvent,
   type StreamState,
 } from "@/lib/client/stream-state";
-import { END_EVENT, POSITION_EVENT } from "@/lib/sse/events";
+import { END_EVENT, POSITION_EVENT, RECONNECT_COMMENT } from "@/lib/sse/events";
 import {
   advancePosition,
   channelOfId,
@@ -283,10 +283,12 @@ export class StreamConnection {
     const parser = createParser({
       onEvent: (message) => this.receive(message),
       onRetry: (ms) => {
-        // `retry: 0` is the server ending the stream on purpose (a deploy, a lifetime).
+        // `retry: 0` (older servers) also ends a stream on purpose.
         if (ms === 0) cleanEnd = true;
       },
       onComment: (comment) => {
+        // The server ends the stream on purpose (a deploy, a lifetime): a clean end.
+        if (comment.trim() === RECONNECT_COMMENT) cleanEnd = true;
         const match = HEARTBEAT_COMMENT.exec(comment);
         if (match === null || Number(match[1]) === this.heartbeatMs) return;
         this.heartbeatMs = Number(match[1]);

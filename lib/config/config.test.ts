@@ -41,6 +41,7 @@ describe("parseConfig", () => {
       corsOrigins: [],
       metricsToken: undefined,
       shutdownTimeoutMs: 5000,
+      drainSpreadMs: 2000,
       port: 3000,
       hostname: "0.0.0.0",
       workers: 1,

@@ -92,6 +92,7 @@ const ENV_SCHEMA = z.object({
   SSE_CORS_ORIGINS: originList,
   SSE_METRICS_TOKEN: optionalString(z.string().min(16, "must be at least 16 characters")),
   SSE_SHUTDOWN_TIMEOUT_MS: integer(5000, 0, 600_000),
+  SSE_DRAIN_SPREAD_MS: integer(2000, 0, 600_000),
   PORT: integer(3000, 0, 65_535),
   HOSTNAME: z.preprocess(blankToUndefined, z.string().default("0.0.0.0")),
   SSE_WORKERS: z.preprocess(
@@ -234,6 +235,12 @@ export interface SseConfig {
   metricsToken: string | undefined;
   /** On SIGTERM, exit after at most this long even if clients hold on (default 5000 ms). */
   shutdownTimeoutMs: number;
+  /**
+   * On SIGTERM, open streams are ended over this long (ms, default 2000; at most half the
+   * shutdown timeout), so their clients reconnect to the other instances as a stream, not a
+   * stampede.
+   */
+  drainSpreadMs: number;
   /** Port of the production server, `npm start` (default 3000, as `next start`). */
   port: number;
   /** Address it listens on (default `0.0.0.0`, every interface, as `next start`). */
@@ -351,6 +358,7 @@ export function parseConfig(
     corsOrigins: e.SSE_CORS_ORIGINS ?? [],
     metricsToken: e.SSE_METRICS_TOKEN,
     shutdownTimeoutMs: e.SSE_SHUTDOWN_TIMEOUT_MS,
+    drainSpreadMs: e.SSE_DRAIN_SPREAD_MS,
     port: e.PORT,
     hostname: e.HOSTNAME,
     workers: e.SSE_WORKERS,

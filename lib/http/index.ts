@@ -84,7 +84,7 @@ export function errorResponse(error: unknown): Response {
       error.operation === "publish"
         ? "event broker unavailable: the event may or may not have been published; retry with the same id to publish it once"
         : "event broker unavailable: try again shortly";
-    return jsonError(503, "broker_unavailable", message, { "Retry-After": "5" });
+    return jsonError(503, "broker_unavailable", message, { "Retry-After": retryAfter(5) });
   }
   throw error;
 }
@@ -163,4 +163,12 @@ export async function readJsonBody(
   } catch {
     throw new HttpError(400, "invalid_json", "the body is not valid JSON");
   }
+}
+
+/**
+ * A `Retry-After` of about `seconds`, with per-client jitter (up to twice as long): clients
+ * refused together do not come back together.
+ */
+export function retryAfter(seconds: number, random: () => number = Math.random): string {
+  return String(seconds + Math.floor(random() * (seconds + 1)));
 }

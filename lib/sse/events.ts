@@ -4,6 +4,9 @@
  */
 export const POSITION_EVENT = "position";
 
+/** The comment that says a stream ends on purpose (a deploy, a lifetime): reconnect. */
+export const RECONNECT_COMMENT = "reconnect";
+
 /** Reserved event a stream sends when history could not fill a gap: refetch your state. */
 export const RESET_EVENT = "reset";
 
@@ -14,7 +17,7 @@ export interface ResetData {
 
 /**
  * Reserved event the server sends just before it ends a stream for a reason the page can act
- * on, then `retry: 0`: `{"reason":"token_expired"}` means fetch a fresh token and reconnect
+ * on, then the reconnect hint: `{"reason":"token_expired"}` means fetch a fresh token and reconnect
  * with it (the Last-Event-ID resumes without loss).
  */
 export const END_EVENT = "end";

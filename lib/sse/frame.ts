@@ -6,6 +6,7 @@
  * own (hello, position, reset, heartbeat, reconnect). The Lua publish script appends
  * `id: <id>\n\n` to a body from `encodeEventBody`, which is `closeFrame`. Pure and isomorphic.
  */
+import { RECONNECT_COMMENT } from "@/lib/sse/events";
 
 /** One event as a publisher describes it. `data` that is not a string is sent as JSON. */
 export interface SseEvent {
@@ -124,8 +125,21 @@ export function helloFrame(retryMs: number, heartbeatMs = 0): Uint8Array {
 /** A keep-alive comment, for idle streams. */
 export const HEARTBEAT_FRAME: Uint8Array = encoder.encode(encodeComment());
 
-/** Ends a stream on purpose: the browser reconnects at once, with its Last-Event-ID. */
-export const RECONNECT_FRAME: Uint8Array = encoder.encode(": reconnect\nretry: 0\n\n");
+/** Longest `retry:` hint of a stream ended on purpose (ms): spread, not all at once. */
+export const RECONNECT_JITTER_MS = 1000;
+
+/**
+ * Ends a stream on purpose: the browser reconnects after `retryMs` (EventSource) or its own
+ * jitter (next-sse's client, which knows the comment), with its Last-Event-ID.
+ */
+export function reconnectFrame(retryMs: number): Uint8Array {
+  return encoder.encode(`: ${RECONNECT_COMMENT}\nretry: ${Math.max(0, Math.floor(retryMs))}\n\n`);
+}
+
+/** A reconnect hint with per-stream jitter, so streams ended together do not return together. */
+export function jitteredReconnectFrame(random: () => number = Math.random): Uint8Array {
+  return reconnectFrame(random() * RECONNECT_JITTER_MS);
+}
 
 /**
  * The `position` event (reserved): no data, its id is the stream's position, so a reconnect

@@ -6,7 +6,14 @@ import { watchRevocations } from "@/lib/access/revocation";
 import { type Broker, getBroker } from "@/lib/broker";
 import { getConfig } from "@/lib/config";
 import { keepsMembers } from "@/lib/features/members";
-import { errorResponse, HttpError, jsonError, type RequestLike, SSE_HEADERS } from "@/lib/http";
+import {
+  errorResponse,
+  HttpError,
+  jsonError,
+  type RequestLike,
+  retryAfter,
+  SSE_HEADERS,
+} from "@/lib/http";
 import { type OpenedStream, openStream } from "@/lib/stream/open-stream";
 import {
   countClientStreams,
@@ -26,7 +33,7 @@ export interface StreamOptions {
   heartbeatMs: number;
   /** Bytes that may wait for a slow client before the stream is dropped. */
   maxBacklogBytes: number;
-  /** Seconds after which the stream ends with `retry: 0`, so the browser resumes; 0 for never. */
+  /** Seconds after which the stream ends with a reconnect hint, so the browser resumes; 0 for never. */
   maxStreamSeconds: number;
   /** Streams this process serves at most; past it, 503. */
   maxConnections: number;
@@ -171,7 +178,7 @@ function admit(
         ? undefined
         : { sub: access.sub, info: access.presence, channels: channels.filter(keepsMembers) },
   });
-  installShutdown(config.shutdownTimeoutMs);
+  installShutdown(config.shutdownTimeoutMs, config.drainSpreadMs);
   // A revocation on any instance must reach this token's stream.
   if (identified) watchRevocations();
   const cors = corsHeaders(request);
@@ -188,7 +195,7 @@ function admit(
 function refuseOverLimits(client: string, perClient: number, maxConnections: number): void {
   if (isDraining()) {
     throw new HttpError(503, "shutting_down", "this server is shutting down: reconnect", {
-      "Retry-After": "1",
+      "Retry-After": retryAfter(1),
     });
   }
   if (perClient > 0 && countClientStreams(client) >= perClient) {
@@ -196,7 +203,7 @@ function refuseOverLimits(client: string, perClient: number, maxConnections: num
       429,
       "too_many_client_streams",
       `this client already holds ${perClient} streams here: close some`,
-      { "Retry-After": "5" },
+      { "Retry-After": retryAfter(5) },
     );
   }
   if (countOpenStreams() >= maxConnections) {
@@ -204,7 +211,7 @@ function refuseOverLimits(client: string, perClient: number, maxConnections: num
       503,
       "too_many_streams",
       `this server is at its limit of ${maxConnections} streams`,
-      { "Retry-After": "5" },
+      { "Retry-After": retryAfter(5) },
     );
   }
 }

@@ -1,7 +1,7 @@
 import "server-only";
 import { singleton } from "@/lib/ops/singleton";
 import { END_EVENT, type EndData } from "@/lib/sse/events";
-import { encodeEvent, frameBytes, HEARTBEAT_FRAME, RECONNECT_FRAME } from "@/lib/sse/frame";
+import { encodeEvent, frameBytes, HEARTBEAT_FRAME, jitteredReconnectFrame } from "@/lib/sse/frame";
 import type { CloseReason, StreamLifecycle } from "@/lib/stream/lifecycle";
 import type { Sink } from "@/lib/transport/sinks";
 
@@ -20,7 +20,7 @@ const UNAUTHORIZED_FRAME = frameBytes(
 export interface OutboxOptions {
   /** Bytes the client may leave unread before the stream is dropped (SSE_MAX_BACKLOG_BYTES). */
   maxBacklogBytes: number;
-  /** Seconds after which the stream ends with `retry: 0`, so the browser resumes; 0 for never. */
+  /** Seconds after which the stream ends with a reconnect hint, so the browser resumes; 0 for never. */
   maxStreamSeconds: number;
   /** When the stream's access ends (its token's expiry, ms since the epoch), if it does. */
   expiresAt?: number;
@@ -106,7 +106,7 @@ export class Outbox {
   /**
    * Ends the stream because its access was withdrawn: `token_revoked` (the page needs a new
    * token) or, for a stream an app rule admitted, `unauthorized` (a logout: the client does
-   * not come back until the page asks again). Then `retry: 0`.
+   * not come back until the page asks again). Then the reconnect hint.
    */
   revoke(): void {
     this.end(this.options.holder?.byRule === false ? TOKEN_REVOKED_FRAME : UNAUTHORIZED_FRAME);
@@ -130,7 +130,7 @@ export class Outbox {
   end(reason?: Uint8Array): void {
     if (!this.lifecycle.beginEnding()) return;
     if (reason !== undefined) this.push(reason);
-    this.push(RECONNECT_FRAME);
+    this.push(jitteredReconnectFrame());
   }
 
   /** Writes what is queued as one chunk. Called by the process's flush, once per turn. */

@@ -9,7 +9,7 @@ import { parseEventStream } from "@/tests/support/sse-client";
 describe("draining (graceful shutdown)", () => {
   afterAll(() => resetSingletons("stream-registry"));
 
-  it("ends open streams with retry 0, resolves when they are gone, then refuses new ones with 503", async () => {
+  it("ends open streams with a jittered reconnect hint, resolves when they are gone, then refuses new ones with 503", async () => {
     const broker = new MemoryBroker({ maxLength: 0, ttlSeconds: 0 });
     const signal = new AbortController().signal;
     const open = async () =>
@@ -26,12 +26,12 @@ describe("draining (graceful shutdown)", () => {
     expect(countOpenStreams()).toBe(0);
     for (const s of streams) {
       await s.ended;
-      expect(s.raw()).toMatch(/: reconnect\nretry: 0\n\n$/);
+      expect(s.raw()).toMatch(/: reconnect\nretry: \d+\n\n$/);
     }
     expect(broker.listenerCount()).toBe(0);
     const refused = await open();
     expect(refused.status).toBe(503);
-    expect(refused.headers.get("retry-after")).toBe("1");
+    expect(["1", "2"]).toContain(refused.headers.get("retry-after"));
     expect((await refused.json()).error.code).toBe("shutting_down");
   });
 
@@ -49,5 +49,36 @@ describe("draining (graceful shutdown)", () => {
     await drainStreams(200);
     expect(Date.now() - started).toBeGreaterThanOrEqual(190);
     expect(countOpenStreams()).toBe(1);
+  });
+
+  it("spreads the ends over the drain window, in random order, not all at once", async () => {
+    resetSingletons("stream-registry");
+    const broker = new MemoryBroker({ maxLength: 0, ttlSeconds: 0 });
+    const signal = new AbortController().signal;
+    const streams = await Promise.all(
+      Array.from({ length: 40 }, async () =>
+        parseEventStream(
+          toWebResponse(
+            await handleStreamRequest(new Request("http://localhost/stream"), signal, {
+              broker,
+              heartbeatMs: 0,
+            }),
+          ).body as never,
+        ),
+      ),
+    );
+    const started = Date.now();
+    const endedAt: number[] = [];
+    const ended = Promise.all(
+      streams.map((s) => s.ended.then(() => endedAt.push(Date.now() - started))),
+    );
+    await drainStreams(60_000, 400);
+    await ended;
+    endedAt.sort((a, b) => a - b);
+    // A slice every 50 ms over 400 ms: the first at once, the last near the window's end.
+    expect(endedAt[0]).toBeLessThan(100);
+    expect(endedAt.at(-1)).toBeGreaterThanOrEqual(300);
+    const hints = streams.map((s) => Number(/retry: (\d+)\n\n$/.exec(s.raw())?.[1]));
+    expect(new Set(hints).size).toBeGreaterThan(10);
   });
 });

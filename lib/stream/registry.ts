@@ -166,14 +166,15 @@ export function revokeStreams(target: { sub?: string; jti?: string }): number {
 }
 
 /**
- * Starts a graceful shutdown: refuse new streams and end the open ones with `retry: 0`, so
- * browsers reconnect (elsewhere, or here after the restart) and resume. Resolves once every
+ * Starts a graceful shutdown: refuse new streams and end the open ones with a reconnect
+ * hint, spread over `spreadMs` (at most half of `timeoutMs`), so browsers reconnect
+ * (elsewhere, or here after the restart) and resume, not all at once. Resolves once every
  * stream is gone, or after `timeoutMs` if a client never lets go.
  */
-export function drainStreams(timeoutMs: number): Promise<void> {
+export function drainStreams(timeoutMs: number, spreadMs = 0): Promise<void> {
   const r = registry();
   r.draining = true;
-  for (const outbox of r.open) outbox.end();
+  endSpread([...r.open], Math.min(spreadMs, timeoutMs / 2));
   if (r.open.size === 0) return Promise.resolve();
   return new Promise((resolve) => {
     const timer = setTimeout(resolve, timeoutMs);
@@ -183,6 +184,31 @@ export function drainStreams(timeoutMs: number): Promise<void> {
       resolve();
     });
   });
+}
+
+/** How often a spread drain ends its next slice of streams (ms). */
+const SPREAD_TICK_MS = 50;
+
+/**
+ * Ends streams over `spreadMs` instead of all at once: a slice every tick, in random order,
+ * so the clients of a draining instance reconnect to the others as a stream, not a
+ * stampede (each with a jittered reconnect hint besides).
+ */
+function endSpread(outboxes: Outbox[], spreadMs: number): void {
+  if (spreadMs < SPREAD_TICK_MS || outboxes.length < 2) {
+    for (const outbox of outboxes) outbox.end();
+    return;
+  }
+  for (let i = outboxes.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [outboxes[i], outboxes[j]] = [outboxes[j], outboxes[i]];
+  }
+  const perTick = Math.ceil(outboxes.length / Math.floor(spreadMs / SPREAD_TICK_MS));
+  const next = () => {
+    for (const outbox of outboxes.splice(0, perTick)) outbox.end();
+    if (outboxes.length > 0) setTimeout(next, SPREAD_TICK_MS).unref();
+  };
+  next();
 }
 
 /**
@@ -198,14 +224,14 @@ export function ownShutdown(): void {
  * for every connection, that is, forever with open streams: on SIGTERM (or SIGINT) drain the
  * streams, and exit within `timeoutMs` whatever happens. Installed once, on the first stream.
  */
-export function installShutdown(timeoutMs: number): void {
+export function installShutdown(timeoutMs: number, spreadMs = 0): void {
   const r = registry();
   if (r.shutdownOwned) return;
   r.shutdownOwned = true;
   const onSignal = (signal: NodeJS.Signals) => {
     if (r.draining) return;
     console.info(`[next-sse] ${signal}: ending open streams, exiting within ${timeoutMs} ms`);
-    void drainStreams(timeoutMs);
+    void drainStreams(timeoutMs, spreadMs);
     setTimeout(() => process.exit(signal === "SIGINT" ? 130 : 143), timeoutMs).unref();
   };
   process.once("SIGTERM", onSignal);

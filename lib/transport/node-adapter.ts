@@ -98,7 +98,10 @@ export function registerNodeStreamAdapter(): void {
       return true;
     },
     claimShutdown: ownShutdown,
-    drain: () => drainStreams(getConfig().shutdownTimeoutMs),
+    drain: () => {
+      const { shutdownTimeoutMs, drainSpreadMs } = getConfig();
+      return drainStreams(shutdownTimeoutMs, drainSpreadMs);
+    },
   };
   (globalThis as { [NODE_STREAM_ADAPTER]?: NodeStreamAdapter })[NODE_STREAM_ADAPTER] = host;
 }

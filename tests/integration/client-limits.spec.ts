@@ -46,7 +46,7 @@ for (const { kind, label, env } of SERVING_WAYS) {
       }
       const refused = await openStream(`${server.url}/stream?channel=${channel}`);
       expect(refused.response.status).toBe(429);
-      expect(refused.response.headers.get("retry-after")).toBe("5");
+      expect(Number(refused.response.headers.get("retry-after"))).toBeGreaterThanOrEqual(5);
       expect((await errorOf(refused.response)).code).toBe("too_many_client_streams");
       held[0].close();
       await expect

@@ -134,7 +134,7 @@ test("503 when Redis is down says the outcome is unknown, and names no internals
 async function expectUnknownOutcome(base: string): Promise<void> {
   const response = await publishViaApi({ data: 1 }, { base });
   expect(response.status).toBe(503);
-  expect(response.headers.get("retry-after")).toBe("5");
+  expect(Number(response.headers.get("retry-after"))).toBeGreaterThanOrEqual(5);
   const error = await errorOf(response);
   expect(error.code).toBe("broker_unavailable");
   expect(error.message).toMatch(/may or may not have been published; retry with the same id/);

@@ -18,7 +18,7 @@ for (const kind of ["npm start", "next start"] as ServerKind[]) {
     });
     test.afterAll(() => server.stop());
 
-    test("a session that ends ends its stream (end unauthorized, retry: 0); public and live sessions go on", async () => {
+    test("a session that ends ends its stream (end unauthorized, then a reconnect hint); public and live sessions go on", async () => {
       const carol = `carol-${Date.now().toString(36)}`;
       // A session cookie that expires in a second (plus the 5 s clock tolerance), one that
       // lives on, and a public stream beside them.
@@ -34,7 +34,7 @@ for (const kind of ["npm start", "next start"] as ServerKind[]) {
       expect([stream, own, open].map((s) => s.response.status)).toEqual([200, 200, 200]);
       await stream.ended;
       expect(stream.raw()).toMatch(
-        /event: end\ndata: \{"reason":"unauthorized"\}\n\n(.|\n)*retry: 0\n/,
+        /event: end\ndata: \{"reason":"unauthorized"\}\n\n(.|\n)*: reconnect\nretry: \d+\n/,
       );
       // Rounds of the 1 s cadence ran all the while (about 6 s): the others were not ended.
       expect(own.raw()).not.toContain("event: end");

@@ -49,7 +49,7 @@ for (const { kind, label, env } of SERVING_WAYS) {
     const started = Date.now();
     const exited = server.stop("SIGTERM");
     await s.ended;
-    expect(s.raw()).toMatch(/: reconnect\nretry: 0\n\n$/);
+    expect(s.raw()).toMatch(/: reconnect\nretry: \d+\n\n$/);
     // A reconnecting browser is refused at TCP and retries, rather than given a 503.
     expect(await refused(server.port)).toBe(true);
     // A request already on its way is answered: health says the server is draining.

@@ -67,6 +67,13 @@ export interface Refusal {
 export const SILENCE_FACTOR = 2.5;
 const DEFAULT_HEARTBEAT_MS = 15_000;
 const HEARTBEAT_COMMENT = /^\s*heartbeat-ms=(\d+)\s*$/;
+
+/** The server's hello arrives with its headers; this long without it means a buffering proxy. */
+export const FIRST_BYTE_MS = 3000;
+
+/** What the page is told when the stream's first bytes are held back. */
+export const PROXY_BUFFERING_MESSAGE =
+  "the stream's first bytes did not arrive: a proxy in between may be buffering it (nginx: proxy_buffering off for /stream; see Deployment)";
 const REAL_CLOCK: Clock = {
   now: () => Date.now(),
   setTimeout: (callback, ms) => setTimeout(callback, ms),
@@ -302,18 +309,32 @@ export class StreamConnection {
     this.armWatchdog();
     const reader = body.getReader();
     const decoder = new TextDecoder();
+    // The server's hello comes with the headers: when it does not, something between holds
+    // the stream back (a proxy that buffers), and the page is told, not left guessing.
+    let firstByte = false;
+    const buffering = this.clock.setTimeout(() => {
+      if (!firstByte && !abort.signal.aborted) {
+        this.setState({ error: PROXY_BUFFERING_MESSAGE, errorCode: "proxy_buffering" });
+      }
+    }, FIRST_BYTE_MS);
     try {
       for (;;) {
         const { done, value } = await reader.read();
         if (done) break;
+        if (!firstByte) {
+          firstByte = true;
+          this.clock.clearTimeout(buffering);
+        }
         this.lastByteAt = this.clock.now();
         parser.feed(decoder.decode(value, { stream: true }));
       }
     } catch {
+      this.clock.clearTimeout(buffering);
       if (abort.signal.aborted) return;
       this.retryLater("the connection dropped", null);
       return;
     }
+    this.clock.clearTimeout(buffering);
     if (abort.signal.aborted) return;
     if (cleanEnd && this.endedUnauthorized) {
       // Access ended (a logout): not retried until the page asks again.

@@ -34,9 +34,9 @@ test("reload in the middle of an answer: it continues from where it was, nothing
 }) => {
   await ask(page);
   await page.reload();
-  await expect(page.getByTestId("chat-status")).toHaveAttribute("data-status", "ready", {
-    timeout: 30_000,
-  });
+  // Right after the reload the chat is `ready` with nothing yet: wait for the last token.
+  await expect.poll(async () => (await tokensShown(page)).at(-1), { timeout: 30_000 }).toBe(200);
+  await expect(page.getByTestId("chat-status")).toHaveAttribute("data-status", "ready");
   expect(await tokensShown(page)).toEqual(upTo(200));
 });
 

@@ -17,21 +17,31 @@ const SHIPPED = join(__dirname, "..", "..", "deploy", "nginx.conf");
  * The config the project ships (`deploy/nginx.conf`), on this test's port and in front of
  * `upstreams`, inside a top-level config of the test's own (a temp folder for everything).
  */
-export function nginxConfig(dir: string, port: number, upstreams: number[]): string {
+export function nginxConfig(
+  dir: string,
+  port: number,
+  upstreams: number[],
+  options: NginxOptions = {},
+): string {
+  const { workers = 1, workerConnections = 4096, buffering = false } = options;
   const shipped = readFileSync(SHIPPED, "utf8");
   const servers = upstreams.map((p) => `server 127.0.0.1:${p} max_fails=0;`).join("\n    ");
   const site = shipped
     .replace("server 127.0.0.1:3000 max_fails=0;", servers)
     .replace("listen 80;", `listen 127.0.0.1:${port};`);
-  if (site === shipped)
+  if (site === shipped || !site.includes("proxy_buffering off;")) {
     throw new Error("deploy/nginx.conf no longer has the lines the test replaces");
+  }
+  // A proxy someone left buffering: what the client must notice.
+  const served = buffering ? site.replace("proxy_buffering off;", "proxy_buffering on;") : site;
   return `
 ${process.getuid?.() === 0 ? "user root;" : ""}
-worker_processes 1;
+worker_processes ${workers};
+worker_rlimit_nofile ${Math.min(19_000, workerConnections * 2)};
 daemon off;
 pid ${dir}/nginx.pid;
 error_log ${dir}/error.log warn;
-events { worker_connections 4096; }
+events { worker_connections ${workerConnections}; }
 http {
   access_log off;
   client_body_temp_path ${dir}/body;
@@ -39,16 +49,27 @@ http {
   fastcgi_temp_path ${dir}/fastcgi;
   uwsgi_temp_path ${dir}/uwsgi;
   scgi_temp_path ${dir}/scgi;
-${site}
+${served}
 }
 `;
 }
 
+/** How the test's nginx differs from one worker of 4096 connections. */
+export interface NginxOptions {
+  workers?: number;
+  workerConnections?: number;
+  /** `proxy_buffering on` for /stream: the misconfiguration the client reports. */
+  buffering?: boolean;
+}
+
 /** Starts nginx (Debian's `nginx-light`) with a config written here; stop() ends only it. */
-export async function startNginx(upstreams: number[]): Promise<TestNginx> {
+export async function startNginx(
+  upstreams: number[],
+  options: NginxOptions = {},
+): Promise<TestNginx> {
   const dir = mkdtempSync(join(tmpdir(), "next-sse-nginx-"));
   const port = await getFreePort();
-  writeFileSync(join(dir, "nginx.conf"), nginxConfig(dir, port, upstreams));
+  writeFileSync(join(dir, "nginx.conf"), nginxConfig(dir, port, upstreams, options));
   const child: ChildProcess = spawn(
     nginxBin(),
     ["-p", dir, "-e", join(dir, "error.log"), "-c", join(dir, "nginx.conf")],

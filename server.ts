@@ -164,9 +164,10 @@ async function serve(settings: SseConfig): Promise<void> {
     // Refused at TCP from now on: a reconnecting browser retries (another instance, or this
     // one restarted) instead of meeting a 503 it would give up on.
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    await registered?.drain();
-    server.closeIdleConnections();
+    // One deadline for all of it: clients that stop reading cannot hold the exit past it.
     const deadline = new Promise<void>((resolve) => setTimeout(resolve, timeoutMs).unref());
+    await Promise.race([registered?.drain(), deadline]);
+    server.closeIdleConnections();
     await Promise.race([closed, deadline]);
     await Promise.race([app.close(), deadline]);
     process.exit(signal === "SIGINT" ? 130 : 143);

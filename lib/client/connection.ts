@@ -98,6 +98,8 @@ export class StreamConnection {
   private state: StreamState = CONNECTING_STATE;
   private abort: AbortController | null = null;
   private retryTimer: unknown;
+  /** Reports a buffering proxy if a connect's first byte does not come (FIRST_BYTE_MS). */
+  private firstByteTimer: unknown;
   private watchdog: unknown;
   private heartbeatMs: number;
   private lastByteAt = 0;
@@ -178,6 +180,7 @@ export class StreamConnection {
     this.abort = null;
     this.clock.clearTimeout(this.retryTimer);
     this.clock.clearTimeout(this.watchdog);
+    this.clock.clearTimeout(this.firstByteTimer);
   }
 
   private streamUrl(): string {
@@ -226,6 +229,13 @@ export class StreamConnection {
     // connection, a proxy that hangs) is given up like a stream that went quiet.
     this.lastByteAt = this.clock.now();
     this.armWatchdog();
+    // The server's hello comes with its headers: when neither comes, something between holds
+    // the stream back (a proxy that buffers), and the page is told, not left guessing.
+    this.clock.clearTimeout(this.firstByteTimer);
+    this.firstByteTimer = this.clock.setTimeout(() => {
+      if (abort.signal.aborted) return;
+      this.setState({ error: PROXY_BUFFERING_MESSAGE, errorCode: "proxy_buffering" });
+    }, FIRST_BYTE_MS);
     let response: Response;
     try {
       response = await (this.options.fetch ?? fetch)(this.streamUrl(), {
@@ -235,11 +245,13 @@ export class StreamConnection {
         credentials: "same-origin",
       });
     } catch {
+      this.clock.clearTimeout(this.firstByteTimer);
       if (!abort.signal.aborted) this.retryLater("the server could not be reached", null);
       return;
     }
     const type = response.headers.get("content-type") ?? "";
     if (!response.ok || !type.startsWith("text/event-stream") || response.body === null) {
+      this.clock.clearTimeout(this.firstByteTimer);
       await this.refused(response, abort);
       return;
     }
@@ -309,32 +321,25 @@ export class StreamConnection {
     this.armWatchdog();
     const reader = body.getReader();
     const decoder = new TextDecoder();
-    // The server's hello comes with the headers: when it does not, something between holds
-    // the stream back (a proxy that buffers), and the page is told, not left guessing.
     let firstByte = false;
-    const buffering = this.clock.setTimeout(() => {
-      if (!firstByte && !abort.signal.aborted) {
-        this.setState({ error: PROXY_BUFFERING_MESSAGE, errorCode: "proxy_buffering" });
-      }
-    }, FIRST_BYTE_MS);
     try {
       for (;;) {
         const { done, value } = await reader.read();
         if (done) break;
         if (!firstByte) {
           firstByte = true;
-          this.clock.clearTimeout(buffering);
+          this.clock.clearTimeout(this.firstByteTimer);
         }
         this.lastByteAt = this.clock.now();
         parser.feed(decoder.decode(value, { stream: true }));
       }
     } catch {
-      this.clock.clearTimeout(buffering);
+      this.clock.clearTimeout(this.firstByteTimer);
       if (abort.signal.aborted) return;
       this.retryLater("the connection dropped", null);
       return;
     }
-    this.clock.clearTimeout(buffering);
+    this.clock.clearTimeout(this.firstByteTimer);
     if (abort.signal.aborted) return;
     if (cleanEnd && this.endedUnauthorized) {
       // Access ended (a logout): not retried until the page asks again.

@@ -33,7 +33,14 @@ export function nginxConfig(
     throw new Error("deploy/nginx.conf no longer has the lines the test replaces");
   }
   // A proxy someone left buffering: what the client must notice.
-  const served = buffering ? site.replace("proxy_buffering off;", "proxy_buffering on;") : site;
+  // The app's `X-Accel-Buffering: no` would switch nginx's buffering off again: ignored here,
+  // as a proxy that does not know the header would.
+  const served = buffering
+    ? site.replace(
+        "proxy_buffering off;",
+        "proxy_buffering on;\n        proxy_ignore_headers X-Accel-Buffering;",
+      )
+    : site;
   return `
 ${process.getuid?.() === 0 ? "user root;" : ""}
 worker_processes ${workers};

@@ -57,12 +57,15 @@ async function rollingRestart(spreadMs: number) {
     ports.slice(0, 3).map((port) => startAppServer(env, { port })),
   );
   // The fourth port is where each new instance starts before an old one stops.
+  // Each stream holds two of nginx's connections (client and upstream), and a reconnect
+  // storm briefly more: room for all, in workers within the open-file limit.
+  const workers = Math.ceil((STREAMS * 3) / 15_000);
   const nginx = await startNginx(ports, {
-    workers: STREAMS > 4000 ? 2 : 1,
-    workerConnections: Math.max(4096, Math.ceil(STREAMS * 1.5) + 1024),
+    workers,
+    workerConnections: Math.ceil((STREAMS * 3) / workers) + 1024,
   });
   const { hostname, port } = new URL(nginx.url);
-  const log: FleetLog = { connects: [], refusals: [], resumeMs: [] };
+  const log: FleetLog = { connects: [], refusals: [], resumeMs: [], slow: [] };
   const run = Date.now().toString(36);
   const channelOf = (i: number) => `roll-${run}-${i % CHANNELS}`;
   const subscribers = Array.from(
@@ -123,17 +126,20 @@ async function rollingRestart(spreadMs: number) {
     publishing = false;
     await publisher;
     // Every acknowledged event reaches every stream, once, in order.
+    const complete = () =>
+      subscribers.filter((s, i) => s.seqs.length >= (acked.get(channelOf(i))?.length ?? 0)).length;
     await expect
-      .poll(
-        () =>
-          subscribers.filter((s, i) => s.seqs.length === (acked.get(channelOf(i))?.length ?? 0))
-            .length,
-        { timeout: 60_000 },
-      )
-      .toBe(STREAMS);
-    const wrong = subscribers.filter(
-      (s, i) => JSON.stringify(s.seqs) !== JSON.stringify(acked.get(channelOf(i)) ?? []),
-    );
+      .poll(complete, { timeout: 60_000 })
+      .toBe(STREAMS)
+      .catch(() => {});
+    const wrong = subscribers
+      .map((s, i) => ({ s, expected: acked.get(channelOf(i)) ?? [] }))
+      .filter(({ s, expected }) => JSON.stringify(s.seqs) !== JSON.stringify(expected));
+    for (const { s, expected } of wrong.slice(0, 3)) {
+      console.info(
+        `[rolling-restart] a stream saw ${JSON.stringify(s.seqs)}, expected ${JSON.stringify(expected)} (last id ${s.lastEventId})`,
+      );
+    }
     expect(wrong.length).toBe(0);
     // The only refusal: the documented 503, with its Retry-After.
     expect(log.refusals.filter((r) => r.status !== 503 || !r.retryAfter)).toEqual([]);
@@ -151,9 +157,10 @@ async function rollingRestart(spreadMs: number) {
       stormSeconds: Number(stormSeconds.toFixed(1)),
     };
     console.info(`[rolling-restart] ${JSON.stringify(figures)}`);
+    console.info(`[rolling-restart] slow resumes: ${JSON.stringify(log.slow?.slice(0, 10))}`);
     // Every stream of the three old instances moved; none waited long for its first event.
     expect(log.resumeMs.length).toBeGreaterThanOrEqual(STREAMS);
-    expect(resume.max).toBeLessThan(15_000);
+    expect(resume.max).toBeLessThan(10_000);
     return figures;
   } finally {
     for (const s of subscribers) s.stop();

@@ -8,6 +8,8 @@ export interface FleetLog {
   refusals: Array<{ status: number; retryAfter: boolean }>;
   /** Per lost connection: ms from its end to the first event of the next one. */
   resumeMs: number[];
+  /** Resumes slower than 5 s: how many connects each took, and what the last one met. */
+  slow?: Array<{ ms: number; attempts: number; lastStatus: number | undefined; body?: string }>;
 }
 
 /**
@@ -22,7 +24,12 @@ export class ResumingSubscriber {
   private stopped = false;
   private retryMs = 500;
   private lostAt: number | undefined;
+  private attempts = 0;
+  private lastStatus: number | undefined;
+  private firstBody = "";
+  private previousBody = "";
   private head = true;
+  private ended = false;
   private chunked = false;
   private chunkLeft = 0;
   private buffer = "";
@@ -38,7 +45,11 @@ export class ResumingSubscriber {
   start(): void {
     if (this.stopped) return;
     this.log.connects.push(performance.now());
+    this.attempts++;
+    this.previousBody = this.firstBody;
+    this.firstBody = "";
     this.head = true;
+    this.ended = false;
     this.chunked = false;
     this.chunkLeft = 0;
     this.buffer = "";
@@ -73,6 +84,7 @@ export class ResumingSubscriber {
       if (end < 0) return;
       const head = this.buffer.slice(0, end);
       const status = Number(head.slice(9, 12));
+      this.lastStatus = status;
       this.buffer = this.buffer.slice(end + 4);
       this.head = false;
       if (status !== 200) {
@@ -84,6 +96,7 @@ export class ResumingSubscriber {
       }
       this.chunked = /\r\ntransfer-encoding:\s*chunked/i.test(head);
     }
+    if (this.firstBody.length < 300) this.firstBody += this.buffer.slice(0, 300);
     if (!this.chunked) {
       this.text += this.buffer;
       this.buffer = "";
@@ -106,7 +119,12 @@ export class ResumingSubscriber {
       if (eol < 0) break;
       this.chunkLeft = Number.parseInt(this.buffer.slice(0, eol), 16);
       this.buffer = this.buffer.slice(eol + 2);
-      if (this.chunkLeft === 0) break;
+      if (this.chunkLeft === 0) {
+        // The last chunk: the response is over (a proxy keeps the connection, a browser
+        // would not wait for it), so this stream ends here.
+        this.ended = true;
+        break;
+      }
     }
     let end = this.text.indexOf("\n\n");
     while (end >= 0) {
@@ -114,6 +132,7 @@ export class ResumingSubscriber {
       this.text = this.text.slice(end + 2);
       end = this.text.indexOf("\n\n");
     }
+    if (this.ended) this.socket?.destroy();
   }
 
   private event(block: string): void {
@@ -128,9 +147,17 @@ export class ResumingSubscriber {
     }
     if (data === undefined && id === undefined && !isEvent) return;
     if (this.lostAt !== undefined) {
-      this.log.resumeMs.push(performance.now() - this.lostAt);
+      const ms = performance.now() - this.lostAt;
+      this.log.resumeMs.push(ms);
+      if (ms > 5000)
+        this.log.slow?.push({
+          ms: Math.round(ms),
+          attempts: this.attempts,
+          lastStatus: this.lastStatus,
+        });
       this.lostAt = undefined;
     }
+    this.attempts = 0;
     this.retryMs = 500;
     if (id !== undefined) this.lastEventId = id;
     if (data === undefined || !data.startsWith('{"seq":')) return;

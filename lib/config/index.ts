@@ -46,7 +46,7 @@ const clusterNodes = commaList(
   z.string().regex(/^(rediss?:\/\/.+|[\w.-]+:\d+)$/, "must be host:port or redis:// URLs"),
 );
 
-const ENV_SCHEMA = z.object({
+export const ENV_SCHEMA = z.object({
   SSE_REDIS_CLUSTER_NODES: clusterNodes,
   SSE_REDIS_SENTINELS: commaList(z.string().regex(/^[\w.-]+:\d+$/, "must be host:port")),
   SSE_REDIS_SENTINEL_MASTER: z.preprocess(

@@ -9,7 +9,7 @@ export interface FleetLog {
   /** Per lost connection: ms from its end to the first event of the next one. */
   resumeMs: number[];
   /** Resumes slower than 5 s: how many connects each took, and what the last one met. */
-  slow?: Array<{ ms: number; attempts: number; lastStatus: number | undefined; body?: string }>;
+  slow?: Array<{ ms: number; attempts: number; lastStatus: number | undefined }>;
 }
 
 /**
@@ -26,8 +26,6 @@ export class ResumingSubscriber {
   private lostAt: number | undefined;
   private attempts = 0;
   private lastStatus: number | undefined;
-  private firstBody = "";
-  private previousBody = "";
   private head = true;
   private ended = false;
   private chunked = false;
@@ -46,8 +44,6 @@ export class ResumingSubscriber {
     if (this.stopped) return;
     this.log.connects.push(performance.now());
     this.attempts++;
-    this.previousBody = this.firstBody;
-    this.firstBody = "";
     this.head = true;
     this.ended = false;
     this.chunked = false;
@@ -96,7 +92,6 @@ export class ResumingSubscriber {
       }
       this.chunked = /\r\ntransfer-encoding:\s*chunked/i.test(head);
     }
-    if (this.firstBody.length < 300) this.firstBody += this.buffer.slice(0, 300);
     if (!this.chunked) {
       this.text += this.buffer;
       this.buffer = "";

@@ -166,9 +166,9 @@ export async function readJsonBody(
 }
 
 /**
- * A `Retry-After` of about `seconds`, with per-client jitter (up to twice as long): clients
- * refused together do not come back together.
+ * A `Retry-After` of about `seconds`, with per-client jitter (up to half as long again):
+ * clients refused together do not come back together.
  */
 export function retryAfter(seconds: number, random: () => number = Math.random): string {
-  return String(seconds + Math.floor(random() * (seconds + 1)));
+  return String(seconds + Math.floor(random() * (Math.floor(seconds / 2) + 1)));
 }

@@ -195,7 +195,7 @@ function admit(
 function refuseOverLimits(client: string, perClient: number, maxConnections: number): void {
   if (isDraining()) {
     throw new HttpError(503, "shutting_down", "this server is shutting down: reconnect", {
-      "Retry-After": retryAfter(1),
+      "Retry-After": retryAfter(2),
     });
   }
   if (perClient > 0 && countClientStreams(client) >= perClient) {

@@ -32,6 +32,8 @@ test("two tabs: /hello in one raises the quickstart alert in the other", async (
 test("Redis down: the page alerts once that it cannot connect, and keeps trying", async ({
   page,
 }) => {
+  // Each 503 says Retry-After 5 to 7 s (jittered): three tries take up to about 21 s.
+  test.setTimeout(60_000);
   const alerts: string[] = [];
   page.on("dialog", (dialog) => {
     alerts.push(dialog.message());
@@ -41,7 +43,7 @@ test("Redis down: the page alerts once that it cannot connect, and keeps trying"
   const status = page.getByTestId("stream-status");
   await expect(status).toHaveAttribute("data-status", "reconnecting");
   // Three failed tries (503 each), one alert: once per outage, not once per retry.
-  await expect(status).toHaveAttribute("data-attempt", /^([3-9]|\d\d)$/, { timeout: 15_000 });
+  await expect(status).toHaveAttribute("data-attempt", /^([3-9]|\d\d)$/, { timeout: 30_000 });
   expect(alerts).toEqual(["Failed to connect to event stream. Is Redis running?"]);
 });
 

@@ -157,6 +157,7 @@ async function serve(settings: SseConfig): Promise<void> {
   const stop = async (signal: NodeJS.Signals) => {
     if (stopping) return;
     stopping = true;
+    const stoppingAt = Date.now();
     const timeoutMs = settings.shutdownTimeoutMs;
     console.info(
       `[next-sse] ${signal}: closing the listener, ending streams within ${timeoutMs} ms`,
@@ -170,6 +171,7 @@ async function serve(settings: SseConfig): Promise<void> {
     server.closeIdleConnections();
     await Promise.race([closed, deadline]);
     await Promise.race([app.close(), deadline]);
+    console.info(`[next-sse] exiting ${Date.now() - stoppingAt} ms after ${signal}`);
     process.exit(signal === "SIGINT" ? 130 : 143);
   };
   process.once("SIGTERM", stop);

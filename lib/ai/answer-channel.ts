@@ -1,5 +1,5 @@
 import type { UIMessageChunk } from "ai";
-import { encodeEventBody } from "@/lib/sse/frame";
+import { encodeEvent, encodeEventBody } from "@/lib/sse/frame";
 
 /**
  * An answer's channel (`ai.<answerId>`): `chunks` events carry the UI message chunks of a
@@ -58,10 +58,15 @@ export function isTerminal(chunk: UIMessageChunk): boolean {
 
 /** The AI SDK's UI message stream, as `toUIMessageStreamResponse` writes it. */
 export function sseChunk(chunk: UIMessageChunk): string {
-  return `data: ${JSON.stringify(chunk)}\n\n`;
+  return encodeEvent({ data: chunk });
 }
 
-export const SSE_DONE = "data: [DONE]\n\n";
+export const SSE_DONE = encodeEvent({ data: "[DONE]" });
+
+/** A stop request on STOP_CHANNEL: the answer it names. */
+export function stopBody(answerId: string): string {
+  return encodeEventBody({ data: answerId });
+}
 
 export const UI_STREAM_HEADERS = {
   "content-type": "text/event-stream",

@@ -1,10 +1,11 @@
 import type { UIMessageChunk } from "ai";
 import { afterAll, describe, expect, it } from "vitest";
-import { createAnswers } from "@/lib/ai";
+import { createAnswers, createResumableStreamContext } from "@/lib/ai";
 import { answerChannel, chunksBody } from "@/lib/ai/answer-channel";
 import { createAnswerStore } from "@/lib/ai/answer-store";
 import type { Broker } from "@/lib/broker/types";
 import { BROKERS, HISTORY } from "@/tests/support/broker-contract";
+import { deltaText, readUiStream, type UiChunk } from "@/tests/support/ui-stream";
 
 /** A generation the test drives: push chunks, end it, and see whether it was aborted. */
 function generation() {
@@ -39,35 +40,7 @@ function generation() {
   };
 }
 
-/** Reads a UI message stream response: its chunks, until [DONE] (or `until` says stop). */
-async function readChunks(response: Response, until?: (chunks: UIMessageChunk[]) => boolean) {
-  const reader = (response.body as ReadableStream<Uint8Array>).getReader();
-  const decoder = new TextDecoder();
-  const chunks: UIMessageChunk[] = [];
-  let text = "";
-  let done = false;
-  while (!done) {
-    const read = await reader.read();
-    if (read.done) break;
-    text += decoder.decode(read.value, { stream: true });
-    let end = text.indexOf("\n\n");
-    while (end >= 0) {
-      const data = text.slice(6, end);
-      text = text.slice(end + 2);
-      if (data === "[DONE]") done = true;
-      else chunks.push(JSON.parse(data));
-      end = text.indexOf("\n\n");
-    }
-    if (until?.(chunks)) {
-      await reader.cancel();
-      break;
-    }
-  }
-  return { chunks, done };
-}
-
-const deltas = (chunks: UIMessageChunk[]) =>
-  chunks.flatMap((c) => (c.type === "text-delta" ? [c.delta] : [])).join("");
+const deltas = (chunks: UiChunk[]) => deltaText(chunks);
 const words = (from: number, to: number) =>
   Array.from({ length: to - from + 1 }, (_, i) => `w${from + i} `).join("");
 
@@ -83,15 +56,15 @@ describe.each(BROKERS.slice(0, 2))("resumable answers: %s", (_name, makeBroker) 
     const first = await answers.start(id, model.make);
     model.tokens(1, 20);
     // The asker reloads after 10 tokens: its connection closes, the generation goes on.
-    const early = await readChunks(
+    const early = await readUiStream(
       first,
       (c) => c.filter((x) => x.type === "text-delta").length >= 10,
     );
     expect(early.done).toBe(false);
     expect(model.aborted()).toBe(false);
     model.tokens(21, 40);
-    const resumed = readChunks(await answers.resume(id));
-    const second = readChunks(await answers.resume(id));
+    const resumed = readUiStream(await answers.resume(id));
+    const second = readUiStream(await answers.resume(id));
     model.tokens(41, 60);
     model.finish();
     for (const view of await Promise.all([resumed, second])) {
@@ -108,9 +81,9 @@ describe.each(BROKERS.slice(0, 2))("resumable answers: %s", (_name, makeBroker) 
   it("stop cancels the generation and ends every viewer with an abort chunk", async () => {
     const id = chat();
     const model = generation();
-    const viewer = readChunks(await answers.start(id, model.make));
+    const viewer = readUiStream(await answers.start(id, model.make));
     model.tokens(1, 5);
-    const other = readChunks(await answers.resume(id));
+    const other = readUiStream(await answers.resume(id));
     expect(await answers.stop(id)).toBe(true);
     await expect.poll(() => model.aborted()).toBe(true);
     for (const view of await Promise.all([viewer, other])) {
@@ -131,7 +104,7 @@ describe.each(BROKERS.slice(0, 2))("resumable answers: %s", (_name, makeBroker) 
       return publish(channel, event);
     };
     try {
-      const viewer = readChunks(await answers.start(id, model.make));
+      const viewer = readUiStream(await answers.start(id, model.make));
       model.tokens(1, 500);
       model.finish();
       const view = await viewer;
@@ -152,12 +125,43 @@ describe.each(BROKERS.slice(0, 2))("resumable answers: %s", (_name, makeBroker) 
     const started: UIMessageChunk[] = [{ type: "start" }, { type: "text-start", id: "t" }];
     await broker.publish(answerChannel(answerId), { body: chunksBody(started), retention });
     const begun = Date.now();
-    const view = await readChunks(await createAnswers(broker, store).resume(id));
+    const view = await readUiStream(await createAnswers(broker, store).resume(id));
     expect(view.done).toBe(true);
     expect(view.chunks.at(-1)).toEqual({
       type: "error",
       errorText: "the instance running the answer stopped",
     });
     expect(Date.now() - begun).toBeLessThan(10_000);
+  });
+});
+
+describe("the resumable-stream shape", () => {
+  it("keeps the SSE text the AI SDK hands over and reads it back, from its first chunk", async () => {
+    const context = createResumableStreamContext({ waitUntil: null });
+    const id = `compat-${Date.now()}`;
+    const sse = ["start", "w1 ", "w2 "]
+      .map((text, i) =>
+        i === 0
+          ? `data: {"type":"start"}\n\n`
+          : `data: ${JSON.stringify({ type: "text-delta", id: "t", delta: text })}\n\n`,
+      )
+      .concat('data: {"type":"finish"}\n\n', "data: [DONE]\n\n");
+    // Split mid-event, as a network would.
+    const text = sse.join("");
+    const made = new ReadableStream<string>({
+      start(controller) {
+        controller.enqueue(text.slice(0, 17));
+        controller.enqueue(text.slice(17));
+        controller.close();
+      },
+    });
+    const first = await context.createNewResumableStream(id, () => made);
+    const resumed = await context.resumeExistingStream(id);
+    for (const stream of [first, resumed]) {
+      const view = await readUiStream(new Response(stream?.pipeThrough(new TextEncoderStream())));
+      expect(view.done).toBe(true);
+      expect(deltas(view.chunks)).toBe("w1 w2 ");
+      expect(view.chunks.at(-1)).toEqual({ type: "finish" });
+    }
   });
 });

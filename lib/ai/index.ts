@@ -1,7 +1,9 @@
 import "server-only";
 import { randomUUID } from "node:crypto";
 import type { UIMessageChunk } from "ai";
-import { ANSWER_ID, answerChannel, STOP_CHANNEL } from "@/lib/ai/answer-channel";
+import type { EventSourceMessage } from "eventsource-parser";
+import { EventSourceParserStream } from "eventsource-parser/stream";
+import { ANSWER_ID, STOP_CHANNEL, stopBody } from "@/lib/ai/answer-channel";
 import { type AnswerStore, createAnswerStore } from "@/lib/ai/answer-store";
 import { runAnswer } from "@/lib/ai/runner";
 import { answerResponse, viewAnswer } from "@/lib/ai/viewer";
@@ -37,7 +39,8 @@ export interface Answers {
   active(chatId: string): Promise<string | null>;
 }
 
-const log = createLogger();
+/** The answers' log (process-wide: it remembers the last line, to not repeat it). */
+const log = () => singleton("ai-log", createLogger);
 
 class AnswerService implements Answers {
   /** Answers this process runs, for stop requests from any instance. */
@@ -97,7 +100,7 @@ class AnswerService implements Answers {
       maxBytes: config.aiMaxAnswerBytes,
       flushMs: config.aiFlushMs,
     })
-      .catch((error: unknown) => log.warn(`an answer failed: ${(error as Error).message}`))
+      .catch((error: unknown) => log().warn(`an answer failed: ${(error as Error).message}`))
       .finally(() => this.running.delete(answerId));
     return answerResponse({ broker: this.broker, store: this.store, answerId, retention });
   }
@@ -113,7 +116,7 @@ class AnswerService implements Answers {
     assertId(chatId);
     const answerId = await this.store.active(chatId);
     if (answerId === null) return false;
-    await this.broker.publish(STOP_CHANNEL, { body: `data: ${answerId}\n`, transient: true });
+    await this.broker.publish(STOP_CHANNEL, { body: stopBody(answerId), transient: true });
     return true;
   }
 
@@ -172,12 +175,12 @@ export function createResumableStreamContext(_options?: { waitUntil?: unknown })
       void runAnswer({
         ...service.view(streamId),
         chatId: streamId,
-        stream: makeStream().pipeThrough(parseUiSse()),
+        stream: parseUiSse(makeStream()),
         abort,
         retention,
         maxBytes: config.aiMaxAnswerBytes,
         flushMs: config.aiFlushMs,
-      }).catch((error: unknown) => log.warn(`an answer failed: ${(error as Error).message}`));
+      }).catch((error: unknown) => log().warn(`an answer failed: ${(error as Error).message}`));
       return viewAnswer(service.view(streamId)).pipeThrough(decodeText());
     },
     async resumeExistingStream(streamId: string): Promise<ReadableStream<string> | null> {
@@ -193,24 +196,12 @@ function decodeText(): TransformStream<Uint8Array, string> {
 }
 
 /** The AI SDK's UI message stream as SSE text, back into its chunks. */
-function parseUiSse(): TransformStream<string, UIMessageChunk> {
-  let buffered = "";
-  return new TransformStream({
-    transform(text, controller) {
-      buffered += text;
-      let end = buffered.indexOf("\n\n");
-      while (end >= 0) {
-        const event = buffered.slice(0, end);
-        buffered = buffered.slice(end + 2);
-        for (const line of event.split("\n")) {
-          if (!line.startsWith("data: ")) continue;
-          const data = line.slice(6);
-          if (data !== "[DONE]") controller.enqueue(JSON.parse(data) as UIMessageChunk);
-        }
-        end = buffered.indexOf("\n\n");
-      }
-    },
-  });
+function parseUiSse(stream: ReadableStream<string>): ReadableStream<UIMessageChunk> {
+  return stream.pipeThrough(new EventSourceParserStream()).pipeThrough(
+    new TransformStream<EventSourceMessage, UIMessageChunk>({
+      transform(message, controller) {
+        if (message.data !== "[DONE]") controller.enqueue(JSON.parse(message.data));
+      },
+    }),
+  );
 }
-
-export { answerChannel };

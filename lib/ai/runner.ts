@@ -13,6 +13,7 @@ import type { AnswerStore } from "@/lib/ai/answer-store";
 import { type Broker, isBrokerUnavailable } from "@/lib/broker";
 import type { HistoryOptions } from "@/lib/history/types";
 import { createLogger } from "@/lib/ops/log";
+import { singleton } from "@/lib/ops/singleton";
 
 /** A lease this long, renewed three times within it: a dead runner is seen within 6 s. */
 export const LEASE_MS = 6000;
@@ -34,7 +35,8 @@ export interface AnswerRun {
   flushMs: number;
 }
 
-const log = createLogger();
+/** The answers' log (process-wide: it remembers the last line, to not repeat it). */
+const log = () => singleton("ai-log", createLogger);
 
 /**
  * Runs one answer: reads the generation's chunks whatever happens to the connections that
@@ -86,7 +88,7 @@ export async function runAnswer(run: AnswerRun): Promise<AnswerEnd> {
     try {
       await store.renewLease(answerId, LEASE_MS);
     } catch {
-      log.warn("an answer's lease could not be renewed (Redis unavailable)");
+      log().warn("an answer's lease could not be renewed (Redis unavailable)");
     }
   };
   await lease();
@@ -134,7 +136,7 @@ export async function runAnswer(run: AnswerRun): Promise<AnswerEnd> {
     // The first end wins (an instance that saw the lease run out may have written one).
     await publish(endBody(end), { id: "end" });
   } catch {
-    log.warn("an answer's last chunks could not be written (Redis unavailable)");
+    log().warn("an answer's last chunks could not be written (Redis unavailable)");
   } finally {
     clearInterval(renewing);
     await Promise.allSettled([store.clearActive(run.chatId, answerId), store.dropLease(answerId)]);

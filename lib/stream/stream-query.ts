@@ -23,23 +23,25 @@ export function readRewind(
   const value = query.get("rewind");
   const asked = value === null || value === "" ? 0 : Number(value);
   const catalog = getCatalog();
-  const bound = (channel: string) => catalog.rulesOf(channel).maxRewind ?? globalMax;
-  if (value !== null && value !== "") {
-    const max = Math.max(...channels.map(bound));
-    if (!/^\d+$/.test(value) || asked > max) {
-      throw new SseInputError("rewind", `rewind must be a whole number from 0 to ${max}`);
-    }
+  // One lookup per channel (this runs for every connect), and a Map only when they differ.
+  let max = 0;
+  let first = -1;
+  let each: number[] | undefined;
+  for (let i = 0; i < channels.length; i++) {
+    const rules = catalog.rulesOf(channels[i]);
+    const bound = rules.maxRewind ?? globalMax;
+    const floor = rules.cache ? 1 : 0;
+    max = Math.max(max, bound);
+    const n = Math.min(Math.max(asked, floor), Math.max(bound, floor));
+    if (i === 0) first = n;
+    else if (each === undefined && n !== first) each = Array(i).fill(first);
+    each?.push(n);
   }
-  let first: number | undefined;
-  let same = true;
-  const each = channels.map((channel) => {
-    const floor = catalog.rulesOf(channel).cache ? 1 : 0;
-    const n = Math.min(Math.max(asked, floor), Math.max(bound(channel), floor));
-    if (first === undefined) first = n;
-    else if (n !== first) same = false;
-    return n;
-  });
-  return same ? (first ?? 0) : new Map(channels.map((channel, i) => [channel, each[i]]));
+  if (value !== null && value !== "" && (!/^\d+$/.test(value) || asked > max)) {
+    throw new SseInputError("rewind", `rewind must be a whole number from 0 to ${max}`);
+  }
+  if (each === undefined) return Math.max(first, 0);
+  return new Map(channels.map((channel, i) => [channel, (each as number[])[i]]));
 }
 
 /**

@@ -1,4 +1,5 @@
 import { connect, type Socket } from "node:net";
+import { ChunkedBody } from "@/tests/support/chunked-body";
 
 /** One delivery: which message, and how long after it was sent it arrived (ms). */
 export interface Delivery {
@@ -18,9 +19,9 @@ export class BenchSubscriber {
   closedEarly = false;
   private socket: Socket | undefined;
   private headerDone = false;
-  private chunked = false;
+  /** The body's chunked decoding, when it is chunked (behind a proxy). */
+  private chunked: ChunkedBody | undefined;
   private buffer = "";
-  private chunkLeft = 0;
   private text = "";
 
   constructor(
@@ -60,34 +61,16 @@ export class BenchSubscriber {
         throw new Error(`stream refused: ${this.buffer.slice(0, this.buffer.indexOf("\r\n"))}`);
       }
       this.headerDone = true;
-      this.chunked = /\r\ntransfer-encoding:\s*chunked/i.test(this.buffer.slice(0, end));
+      const chunked = /\r\ntransfer-encoding:\s*chunked/i.test(this.buffer.slice(0, end));
+      this.chunked = chunked ? new ChunkedBody() : undefined;
       this.buffer = this.buffer.slice(end + 4);
     }
-    if (!this.chunked) {
+    if (this.chunked === undefined) {
       this.text += this.buffer;
-      this.buffer = "";
+    } else {
+      this.text += this.chunked.feed(this.buffer);
     }
-    // Chunked transfer decoding: <hex size>\r\n<data>\r\n ...
-    for (; this.chunked; ) {
-      if (this.chunkLeft > 0) {
-        const take = Math.min(this.chunkLeft, this.buffer.length);
-        this.text += this.buffer.slice(0, take);
-        this.buffer = this.buffer.slice(take);
-        this.chunkLeft -= take;
-        if (this.chunkLeft > 0) break;
-        this.chunkLeft = -2; // the CRLF after the data
-      }
-      if (this.chunkLeft === -2) {
-        if (this.buffer.length < 2) break;
-        this.buffer = this.buffer.slice(2);
-        this.chunkLeft = 0;
-      }
-      const eol = this.buffer.indexOf("\r\n");
-      if (eol < 0) break;
-      this.chunkLeft = Number.parseInt(this.buffer.slice(0, eol), 16);
-      this.buffer = this.buffer.slice(eol + 2);
-      if (this.chunkLeft === 0) break;
-    }
+    this.buffer = "";
     if (this.readyAt === undefined && this.text.length > 0) {
       this.readyAt = now;
       this.onReady();

@@ -1,4 +1,5 @@
 import { connect, type Socket } from "node:net";
+import { ChunkedBody } from "./chunked-body";
 
 /** What a fleet of subscribers saw: for the rolling-restart and shutdown tests. */
 export interface FleetLog {
@@ -27,9 +28,7 @@ export class ResumingSubscriber {
   private attempts = 0;
   private lastStatus: number | undefined;
   private head = true;
-  private ended = false;
-  private chunked = false;
-  private chunkLeft = 0;
+  private chunked: ChunkedBody | undefined;
   private buffer = "";
   private text = "";
 
@@ -45,9 +44,7 @@ export class ResumingSubscriber {
     this.log.connects.push(performance.now());
     this.attempts++;
     this.head = true;
-    this.ended = false;
-    this.chunked = false;
-    this.chunkLeft = 0;
+    this.chunked = undefined;
     this.buffer = "";
     this.text = "";
     const socket = connect({ host: this.host, port: this.port });
@@ -90,44 +87,20 @@ export class ResumingSubscriber {
         this.socket?.destroy();
         return;
       }
-      this.chunked = /\r\ntransfer-encoding:\s*chunked/i.test(head);
+      this.chunked = /\r\ntransfer-encoding:\s*chunked/i.test(head) ? new ChunkedBody() : undefined;
     }
-    if (!this.chunked) {
-      this.text += this.buffer;
-      this.buffer = "";
-    }
-    while (this.chunked) {
-      if (this.chunkLeft > 0) {
-        const take = Math.min(this.chunkLeft, this.buffer.length);
-        this.text += this.buffer.slice(0, take);
-        this.buffer = this.buffer.slice(take);
-        this.chunkLeft -= take;
-        if (this.chunkLeft > 0) break;
-        this.chunkLeft = -2;
-      }
-      if (this.chunkLeft === -2) {
-        if (this.buffer.length < 2) break;
-        this.buffer = this.buffer.slice(2);
-        this.chunkLeft = 0;
-      }
-      const eol = this.buffer.indexOf("\r\n");
-      if (eol < 0) break;
-      this.chunkLeft = Number.parseInt(this.buffer.slice(0, eol), 16);
-      this.buffer = this.buffer.slice(eol + 2);
-      if (this.chunkLeft === 0) {
-        // The last chunk: the response is over (a proxy keeps the connection, a browser
-        // would not wait for it), so this stream ends here.
-        this.ended = true;
-        break;
-      }
-    }
+    this.text += this.chunked === undefined ? this.buffer : this.chunked.feed(this.buffer);
+    this.buffer = "";
+    // The last chunk: the response is over (a proxy keeps the connection, a browser would
+    // not wait for it), so this stream ends here.
+    const ended = this.chunked?.ended ?? false;
     let end = this.text.indexOf("\n\n");
     while (end >= 0) {
       this.event(this.text.slice(0, end));
       this.text = this.text.slice(end + 2);
       end = this.text.indexOf("\n\n");
     }
-    if (this.ended) this.socket?.destroy();
+    if (ended) this.socket?.destroy();
   }
 
   private event(block: string): void {

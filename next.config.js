@@ -13,6 +13,8 @@ const nextConfig = (phase) => ({
   // is ours (scripts/build-server.mjs). Only while building: `next start` (which still
   // serves the build) would otherwise warn that it does not run standalone output.
   output: phase === PHASE_PRODUCTION_BUILD ? "standalone" : undefined,
+  // The demo shows the docs it illustrates (/docs): the deploy folder carries them too.
+  outputFileTracingIncludes: { "/docs/[[...page]]": ["./README.md", "./docs/**/*.md"] },
 });
 
 module.exports = nextConfig;

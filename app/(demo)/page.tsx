@@ -3,6 +3,7 @@ import Link from "next/link";
 import { notFound } from "next/navigation";
 import { AccountChannel } from "@/components/demo/account-channel";
 import { PRIVATE_DEMO_CHANNEL } from "@/components/demo/channels";
+import { DocsLinks } from "@/components/demo/docs-links";
 import { mintDemoVisitorToken } from "@/components/demo/fences";
 import { PrivateChannel } from "@/components/demo/private-channel";
 import { Quickstart } from "@/components/demo/quickstart";
@@ -66,6 +67,9 @@ export default async function HomePage({ searchParams }: { searchParams: SearchP
           </Link>{" "}
           whose AI answers survive reloads and other tabs.
         </p>
+        <DocsLinks
+          files={["README.md", "docs/guide/publish-and-listen.md", "docs/from-flask-sse.md"]}
+        />
       </header>
       <Quickstart streamUrl={streamUrl} />
       <PrivateChannel streamUrl={privateUrl} channel={PRIVATE_DEMO_CHANNEL} token={token} />

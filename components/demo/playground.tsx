@@ -3,6 +3,7 @@
 import { useActionState, useEffect, useId, useMemo, useRef, useState } from "react";
 import { refreshDemoToken } from "@/components/demo/actions";
 import { type PublishFormState, publishFromPlayground } from "@/components/demo/playground-actions";
+import { PublishCode, type PublishDraft, readDraft } from "@/components/demo/publish-code";
 import { type EventMeta, useEventSource } from "@/components/use-event-source";
 import { isValidChannel } from "@/lib/sse/channel";
 import { publishedAtMs } from "@/lib/sse/ids";
@@ -81,6 +82,11 @@ export function Playground({
   const [reset, setReset] = useState(false);
   const [counts, setCounts] = useState<Record<string, number>>({});
   const [rewind, setRewind] = useState(0);
+  const [draft, setDraft] = useState<PublishDraft>(() => ({
+    channel: channels[0],
+    type: "message",
+    data: '{"text": "hello"}',
+  }));
   const seq = useRef(0);
   // When the current stream was asked for: events published before it came from history.
   const requestedAt = useRef(Date.now());
@@ -282,7 +288,12 @@ export function Playground({
           {error && <p className="mt-2 text-sm text-rose-700 dark:text-rose-300">{error}</p>}
         </fieldset>
 
-        <form action={publishAction} className={card} aria-labelledby={`${formId}-publish`}>
+        <form
+          action={publishAction}
+          onChange={(event) => setDraft(readDraft(new FormData(event.currentTarget)))}
+          className={card}
+          aria-labelledby={`${formId}-publish`}
+        >
           <h2 id={`${formId}-publish`} className="mb-2 text-sm font-semibold">
             Publish (Server Action)
           </h2>
@@ -344,6 +355,7 @@ export function Playground({
               </p>
             )}
           </div>
+          <PublishCode draft={draft} />
         </form>
       </div>
 

@@ -32,6 +32,8 @@ export function answerChannel(answerId: string): string {
 
 /** The broker channel every instance follows for stop requests (no client can name it). */
 export const STOP_CHANNEL = "ai/stop";
+/** Where a viewer on another instance says it follows an answer, so it is written per turn. */
+export const WATCH_CHANNEL = "ai/watch";
 
 /** Chat and answer ids reach Redis keys and channel names: checked before they do. */
 export const ANSWER_ID = /^[A-Za-z0-9_-]{1,100}$/;
@@ -63,8 +65,8 @@ export function sseChunk(chunk: UIMessageChunk): string {
 
 export const SSE_DONE = encodeEvent({ data: "[DONE]" });
 
-/** A stop request on STOP_CHANNEL: the answer it names. */
-export function stopBody(answerId: string): string {
+/** A word on STOP_CHANNEL or WATCH_CHANNEL: the answer it names. */
+export function answerIdBody(answerId: string): string {
   return encodeEventBody({ data: answerId });
 }
 
@@ -75,3 +77,8 @@ export const UI_STREAM_HEADERS = {
   "x-vercel-ai-ui-message-stream": "v1",
   "x-accel-buffering": "no",
 } as const;
+
+/** An answer's stream as the Response an AI SDK route returns. */
+export function answerResponse(body: ReadableStream<Uint8Array>): Response {
+  return new Response(body, { headers: UI_STREAM_HEADERS });
+}

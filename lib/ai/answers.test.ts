@@ -5,6 +5,9 @@ import { answerChannel, chunksBody } from "@/lib/ai/answer-channel";
 import { createAnswerStore } from "@/lib/ai/answer-store";
 import type { Broker } from "@/lib/broker/types";
 import { BROKERS, HISTORY } from "@/tests/support/broker-contract";
+
+const makeRedis = () => BROKERS[1][1](HISTORY)();
+
 import { deltaText, readUiStream, type UiChunk } from "@/tests/support/ui-stream";
 
 /** A generation the test drives: push chunks, end it, and see whether it was aborted. */
@@ -91,6 +94,8 @@ describe.each(BROKERS.slice(0, 2))("resumable answers: %s", (_name, makeBroker) 
       expect(deltas(view.chunks)).toBe(words(1, 5));
       expect(view.chunks.at(-1)).toEqual({ type: "abort" });
     }
+    // Its viewers here end at once; the chat's active answer is cleared once it is written.
+    await expect.poll(() => answers.active(id)).toBeNull();
     expect(await answers.stop(id)).toBe(false);
   });
 
@@ -116,6 +121,40 @@ describe.each(BROKERS.slice(0, 2))("resumable answers: %s", (_name, makeBroker) 
     }
   });
 
+  it("viewers where the answer runs read it from memory: tokens reach them before Redis has them", async () => {
+    const id = chat();
+    const model = generation();
+    const quiet = createAnswers(broker, { storeMs: 60_000 });
+    const publish = broker.publish.bind(broker);
+    const written: string[] = [];
+    broker.publish = (channel, event) => {
+      written.push(channel);
+      return publish(channel, event);
+    };
+    try {
+      const asker = await quiet.start(id, model.make);
+      // This answer's writes (another test's answer may still be writing its end).
+      const channel = answerChannel((await quiet.active(id)) ?? "");
+      const writes = () => written.filter((c) => c === channel).length;
+      model.tokens(1, 10);
+      const early = await readUiStream(
+        asker,
+        (c) => c.filter((x) => x.type === "text-delta").length >= 10,
+      );
+      expect(deltas(early.chunks)).toBe(words(1, 10));
+      // A reload on this instance too, from the first chunk.
+      const reload = readUiStream(await quiet.resume(id));
+      expect(writes()).toBe(0);
+      model.tokens(11, 20);
+      model.finish();
+      expect(deltas((await reload).chunks)).toBe(words(1, 20));
+      // The end writes what waited, then the end event.
+      await expect.poll(writes).toBe(2);
+    } finally {
+      broker.publish = publish;
+    }
+  });
+
   it("an answer whose instance went away (no lease) ends as interrupted for its viewers", async () => {
     const id = chat();
     const answerId = `dead-${Date.now()}`;
@@ -125,13 +164,43 @@ describe.each(BROKERS.slice(0, 2))("resumable answers: %s", (_name, makeBroker) 
     const started: UIMessageChunk[] = [{ type: "start" }, { type: "text-start", id: "t" }];
     await broker.publish(answerChannel(answerId), { body: chunksBody(started), retention });
     const begun = Date.now();
-    const view = await readUiStream(await createAnswers(broker, store).resume(id));
+    const view = await readUiStream(await createAnswers(broker, { store }).resume(id));
     expect(view.done).toBe(true);
     expect(view.chunks.at(-1)).toEqual({
       type: "error",
       errorText: "the instance running the answer stopped",
     });
     expect(Date.now() - begun).toBeLessThan(10_000);
+  });
+});
+
+describe("an answer served by another instance", () => {
+  const [runs, serves] = [makeRedis(), makeRedis()];
+  afterAll(() => Promise.all([runs.close(), serves.close()]));
+
+  it("is written per turn once a viewer there watches it, and that viewer gets every token once", async () => {
+    const id = `elsewhere-${process.pid}-${Date.now()}`;
+    const model = generation();
+    // Writes a minute apart while nobody elsewhere watches: the viewer's word must hurry them.
+    const here = createAnswers(runs, { storeMs: 60_000 });
+    const there = createAnswers(serves);
+    const asker = readUiStream(await here.start(id, model.make));
+    model.tokens(1, 10);
+    // Read as it comes (the hook only watches the chunks so far).
+    let progress: UiChunk[] = [];
+    const viewer = readUiStream(await there.resume(id), (chunks) => {
+      progress = chunks;
+      return false;
+    });
+    await expect.poll(() => deltas(progress), { timeout: 5000 }).toBe(words(1, 10));
+    model.tokens(11, 30);
+    model.finish();
+    const [mine, theirs] = await Promise.all([asker, viewer]);
+    for (const view of [mine, theirs]) {
+      expect(view.done).toBe(true);
+      expect(deltas(view.chunks)).toBe(words(1, 30));
+      expect(view.chunks.at(-1)).toEqual({ type: "finish" });
+    }
   });
 });
 

@@ -3,10 +3,16 @@ import { randomUUID } from "node:crypto";
 import type { UIMessageChunk } from "ai";
 import type { EventSourceMessage } from "eventsource-parser";
 import { EventSourceParserStream } from "eventsource-parser/stream";
-import { ANSWER_ID, STOP_CHANNEL, stopBody } from "@/lib/ai/answer-channel";
+import {
+  ANSWER_ID,
+  answerIdBody,
+  answerResponse,
+  STOP_CHANNEL,
+  WATCH_CHANNEL,
+} from "@/lib/ai/answer-channel";
 import { type AnswerStore, createAnswerStore } from "@/lib/ai/answer-store";
-import { runAnswer } from "@/lib/ai/runner";
-import { answerResponse, viewAnswer } from "@/lib/ai/viewer";
+import { type RunningAnswer, startAnswer } from "@/lib/ai/runner";
+import { viewAnswer } from "@/lib/ai/viewer";
 import { type Broker, getBroker } from "@/lib/broker";
 import { getConfig } from "@/lib/config";
 import type { HistoryOptions } from "@/lib/history/types";
@@ -18,7 +24,8 @@ import { parseFrame } from "@/lib/sse/frame";
 /**
  * Resumable AI answers over next-sse, for any AI SDK route: an answer runs on whichever
  * instance started it and is written to its own channel; any instance serves it, from its
- * first chunk, to as many viewers as come; the stop endpoint cancels it wherever it runs.
+ * first chunk, to as many viewers as come (the instance that runs it, from memory); the stop
+ * endpoint cancels it wherever it runs.
  */
 export interface Answers {
   /**
@@ -43,13 +50,14 @@ export interface Answers {
 const log = () => singleton("ai-log", createLogger);
 
 class AnswerService implements Answers {
-  /** Answers this process runs, for stop requests from any instance. */
-  private readonly running = new Map<string, AbortController>();
+  /** Answers this process runs: for its own viewers, and stop and watch words from any instance. */
+  private readonly running = new Map<string, RunningAnswer>();
   private listening: Promise<void> | undefined;
 
   constructor(
     private readonly broker: Broker,
     private readonly store: AnswerStore,
+    private readonly options: AnswersOptions,
   ) {}
 
   /** The bounds answers are written with, from the settings (read per answer: dev reloads). */
@@ -63,33 +71,40 @@ class AnswerService implements Answers {
     return { config, retention };
   }
 
-  /** Every instance hears stop requests; the one running the answer aborts it. */
-  private listen(): Promise<void> {
-    this.listening ??= Promise.resolve(
-      this.broker.subscribe(STOP_CHANNEL, (frame) => {
-        const { data } = parseFrame(frame);
-        this.running.get(data)?.abort(new Error("stopped"));
-      }),
-    ).catch((error: unknown) => {
-      this.listening = undefined;
-      throw error;
-    });
+  /** Every instance hears stop and watch words; the one running the answer acts on them. */
+  listen(): Promise<void> {
+    const on = (act: (answer: RunningAnswer) => void) => (frame: Uint8Array) => {
+      const answer = this.running.get(parseFrame(frame).data);
+      if (answer !== undefined) act(answer);
+    };
+    this.listening ??= Promise.all([
+      this.broker.subscribe(
+        STOP_CHANNEL,
+        on((answer) => answer.abort.abort(new Error("stopped"))),
+      ),
+      this.broker.subscribe(
+        WATCH_CHANNEL,
+        on((answer) => answer.watched()),
+      ),
+    ]).then(
+      () => undefined,
+      (error: unknown) => {
+        this.listening = undefined;
+        throw error;
+      },
+    );
     return this.listening;
   }
 
-  async start(
+  /** Runs an answer on this process, for its viewers here and its channel for the rest. */
+  begin(
     chatId: string,
-    generate: (signal: AbortSignal) => ReadableStream<UIMessageChunk>,
-  ): Promise<Response> {
-    assertId(chatId);
+    answerId: string,
+    stream: ReadableStream<UIMessageChunk>,
+    abort: AbortController,
+  ): RunningAnswer {
     const { config, retention } = this.settings();
-    await this.listen();
-    const answerId = randomUUID();
-    const abort = new AbortController();
-    await this.store.setActive(chatId, answerId, config.aiAnswerTtlSeconds);
-    this.running.set(answerId, abort);
-    const stream = generate(abort.signal);
-    void runAnswer({
+    const answer = startAnswer({
       broker: this.broker,
       store: this.store,
       chatId,
@@ -98,25 +113,45 @@ class AnswerService implements Answers {
       abort,
       retention,
       maxBytes: config.aiMaxAnswerBytes,
-      flushMs: config.aiFlushMs,
-    })
+      flushMs: this.options.flushMs ?? config.aiFlushMs,
+      storeMs: this.options.storeMs ?? config.aiStoreMs,
+    });
+    this.running.set(answerId, answer);
+    void answer.done
       .catch((error: unknown) => log().warn(`an answer failed: ${(error as Error).message}`))
       .finally(() => this.running.delete(answerId));
-    return answerResponse({ broker: this.broker, store: this.store, answerId, retention });
+    return answer;
+  }
+
+  /** A viewer of an answer: from memory where it runs, else from its channel. */
+  viewer(answerId: string): ReadableStream<Uint8Array> {
+    return this.running.get(answerId)?.local.view() ?? viewAnswer(this.view(answerId));
+  }
+
+  async start(
+    chatId: string,
+    generate: (signal: AbortSignal) => ReadableStream<UIMessageChunk>,
+  ): Promise<Response> {
+    assertId(chatId);
+    await this.listen();
+    const answerId = randomUUID();
+    const abort = new AbortController();
+    await this.store.setActive(chatId, answerId, getConfig().aiAnswerTtlSeconds);
+    return answerResponse(this.begin(chatId, answerId, generate(abort.signal), abort).local.view());
   }
 
   async resume(chatId: string): Promise<Response> {
     assertId(chatId);
     const answerId = await this.store.active(chatId);
     if (answerId === null) return new Response(null, { status: 204 });
-    return answerResponse({ ...this.view(answerId) });
+    return answerResponse(this.viewer(answerId));
   }
 
   async stop(chatId: string): Promise<boolean> {
     assertId(chatId);
     const answerId = await this.store.active(chatId);
     if (answerId === null) return false;
-    await this.broker.publish(STOP_CHANNEL, { body: stopBody(answerId), transient: true });
+    await this.broker.publish(STOP_CHANNEL, { body: answerIdBody(answerId), transient: true });
     return true;
   }
 
@@ -125,8 +160,8 @@ class AnswerService implements Answers {
     return this.store.active(chatId);
   }
 
-  /** What a viewer of an answer needs (also for the `resumable-stream` shape below). */
-  view(answerId: string) {
+  /** What a viewer of an answer on another instance needs. */
+  private view(answerId: string) {
     return {
       broker: this.broker,
       store: this.store,
@@ -142,9 +177,19 @@ function assertId(id: string): void {
   }
 }
 
+export interface AnswersOptions {
+  /** Where active answers and leases are kept (default: beside the broker). */
+  store?: AnswerStore;
+  /** SSE_AI_FLUSH_MS for these answers. */
+  flushMs?: number;
+  /** SSE_AI_STORE_MS for these answers. */
+  storeMs?: number;
+}
+
 /** Answers on a broker of your choosing (tests, a second Redis); most code wants `getAnswers`. */
-export function createAnswers(broker: Broker, store?: AnswerStore): Answers {
-  return new AnswerService(broker, store ?? createAnswerStore(broker, getConfig().redisTimeoutMs));
+export function createAnswers(broker: Broker, options: AnswersOptions = {}): Answers {
+  const store = options.store ?? createAnswerStore(broker, getConfig().redisTimeoutMs);
+  return new AnswerService(broker, store, options);
 }
 
 /** The process's answers, on its broker. */
@@ -166,26 +211,18 @@ export function createResumableStreamContext(_options?: { waitUntil?: unknown })
       makeStream: () => ReadableStream<string>,
     ): Promise<ReadableStream<string> | null> {
       assertId(streamId);
-      const { config, retention } = (
-        service as unknown as {
-          settings(): { config: ReturnType<typeof getConfig>; retention: HistoryOptions };
-        }
-      ).settings();
-      const abort = new AbortController();
-      void runAnswer({
-        ...service.view(streamId),
-        chatId: streamId,
-        stream: parseUiSse(makeStream()),
-        abort,
-        retention,
-        maxBytes: config.aiMaxAnswerBytes,
-        flushMs: config.aiFlushMs,
-      }).catch((error: unknown) => log().warn(`an answer failed: ${(error as Error).message}`));
-      return viewAnswer(service.view(streamId)).pipeThrough(decodeText());
+      await service.listen();
+      const answer = service.begin(
+        streamId,
+        streamId,
+        parseUiSse(makeStream()),
+        new AbortController(),
+      );
+      return answer.local.view().pipeThrough(decodeText());
     },
     async resumeExistingStream(streamId: string): Promise<ReadableStream<string> | null> {
       assertId(streamId);
-      return viewAnswer(service.view(streamId)).pipeThrough(decodeText());
+      return service.viewer(streamId).pipeThrough(decodeText());
     },
   };
 }

@@ -10,6 +10,7 @@ import {
   terminalChunk,
 } from "@/lib/ai/answer-channel";
 import type { AnswerStore } from "@/lib/ai/answer-store";
+import { encodeChunk, LocalAnswer } from "@/lib/ai/local-answer";
 import { type Broker, isBrokerUnavailable } from "@/lib/broker";
 import type { HistoryOptions } from "@/lib/history/types";
 import { createLogger } from "@/lib/ops/log";
@@ -17,6 +18,10 @@ import { singleton } from "@/lib/ops/singleton";
 
 /** A lease this long, renewed three times within it: a dead runner is seen within 6 s. */
 export const LEASE_MS = 6000;
+/** A viewer on another instance says it watches at least this often (see the viewer). */
+export const WATCH_EVERY_MS = 2000;
+/** How long one such word keeps the answer's writes per turn. */
+const WATCHED_FOR_MS = 2.5 * WATCH_EVERY_MS;
 /** How long a batch that Redis does not take is retried before the answer fails. */
 const RETRY_FOR_MS = 60_000;
 const RETRY_EVERY_MS = 250;
@@ -32,20 +37,64 @@ export interface AnswerRun {
   abort: AbortController;
   retention: HistoryOptions;
   maxBytes: number;
+  /** Gathering time of a write while another instance serves the answer (0: one turn). */
   flushMs: number;
+  /** Time between writes while no other instance serves it. */
+  storeMs: number;
+}
+
+/** An answer this process runs. */
+export interface RunningAnswer {
+  /** Its chunks for the viewers on this process. */
+  local: LocalAnswer;
+  abort: AbortController;
+  /** A viewer on another instance follows it: write per turn (`flushMs`) for a while. */
+  watched(): void;
+  done: Promise<AnswerEnd>;
 }
 
 /** The answers' log (process-wide: it remembers the last line, to not repeat it). */
 const log = () => singleton("ai-log", createLogger);
 
 /**
- * Runs one answer: reads the generation's chunks whatever happens to the connections that
- * asked for it, writes them to the answer's channel in batches (one write per `flushMs`, in
- * order, each under the id the answer gives it, so a write retried through a Redis restart
- * is kept once), holds the answer's lease while it runs, and always ends the channel with a
- * terminal chunk and an `answer-end` event.
+ * Starts one answer: reads the generation's chunks whatever happens to the connections that
+ * asked for it, hands each at once to the viewers on this process, writes them to the
+ * answer's channel in batches (in order, each under the id the answer gives it, so a write
+ * retried through a Redis restart is kept once), holds the answer's lease while it runs, and
+ * always ends the channel with a terminal chunk and an `answer-end` event.
+ *
+ * The batches are `storeMs` apart while only this process serves the answer (Redis keeps it
+ * for reloads elsewhere and for a Redis restart), and `flushMs` apart (one event-loop turn
+ * by default) while a viewer on another instance says it watches: that viewer reads Redis.
  */
-export async function runAnswer(run: AnswerRun): Promise<AnswerEnd> {
+export function startAnswer(run: AnswerRun): RunningAnswer {
+  const local = new LocalAnswer();
+  let watchedUntil = 0;
+  let hurry = () => {};
+  const done = runAnswer(run, local, {
+    watched: () => Date.now() < watchedUntil,
+    onHurry: (flushNow) => {
+      hurry = flushNow;
+    },
+  });
+  return {
+    local,
+    abort: run.abort,
+    watched() {
+      watchedUntil = Date.now() + WATCHED_FOR_MS;
+      hurry();
+    },
+    done,
+  };
+}
+
+interface Pace {
+  watched(): boolean;
+  /** Receives the runner's "write what waits now" (a viewer elsewhere just came). */
+  onHurry(flushNow: () => void): void;
+}
+
+async function runAnswer(run: AnswerRun, local: LocalAnswer, pace: Pace): Promise<AnswerEnd> {
   const { broker, store, answerId, abort } = run;
   const channel = answerChannel(answerId);
   let batch: UIMessageChunk[] = [];
@@ -84,6 +133,16 @@ export async function runAnswer(run: AnswerRun): Promise<AnswerEnd> {
     writes = writes.then(() => publish(body, { at }));
     return writes;
   };
+  const schedule = () => {
+    if (timer !== undefined) return;
+    const ms = pace.watched() ? run.flushMs : run.storeMs;
+    // What arrived in one turn goes in one write (the model's chunks often come in bursts).
+    timer = ms === 0 ? setImmediate(() => void flush()) : setTimeout(() => void flush(), ms);
+  };
+  pace.onHurry(() => {
+    if (timer === undefined) return;
+    void flush();
+  });
   const lease = async () => {
     try {
       await store.renewLease(answerId, LEASE_MS);
@@ -98,24 +157,19 @@ export async function runAnswer(run: AnswerRun): Promise<AnswerEnd> {
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
-      bytes += JSON.stringify(value).length;
+      const frame = encodeChunk(value);
+      bytes += frame.length;
       if (bytes > run.maxBytes) {
         failure = `the answer passed its bound of ${run.maxBytes} bytes`;
         abort.abort(new Error(failure));
         break;
       }
       batch.push(value);
+      local.push(value, frame);
       if (isTerminal(value)) {
         sawTerminal = value;
         void flush();
-      } else if (timer === undefined) {
-        // What arrived in this turn goes in one write (the model's chunks often come in
-        // bursts); `flushMs` gathers longer, for fewer writes at the cost of latency.
-        timer =
-          run.flushMs === 0
-            ? setImmediate(() => void flush())
-            : setTimeout(() => void flush(), run.flushMs);
-      }
+      } else schedule();
     }
   } catch (error) {
     if (!abort.signal.aborted) failure = error instanceof Error ? error.message : String(error);
@@ -130,7 +184,11 @@ export async function runAnswer(run: AnswerRun): Promise<AnswerEnd> {
         : sawTerminal?.type === "error"
           ? { reason: "failed", error: sawTerminal.errorText }
           : { reason: "finished" };
-  if (sawTerminal === undefined || failure !== undefined) batch.push(terminalChunk(end));
+  if (sawTerminal === undefined || failure !== undefined) {
+    batch.push(terminalChunk(end));
+    local.push(terminalChunk(end));
+  }
+  local.end();
   try {
     await flush();
     // The first end wins (an instance that saw the lease run out may have written one).

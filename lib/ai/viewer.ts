@@ -4,15 +4,17 @@ import {
   ANSWER_END_EVENT,
   type AnswerEndData,
   answerChannel,
+  answerIdBody,
   CHUNKS_EVENT,
   endBody,
   isTerminal,
   SSE_DONE,
   sseChunk,
   terminalChunk,
-  UI_STREAM_HEADERS,
+  WATCH_CHANNEL,
 } from "@/lib/ai/answer-channel";
 import type { AnswerStore } from "@/lib/ai/answer-store";
+import { WATCH_EVERY_MS } from "@/lib/ai/runner";
 import type { Broker } from "@/lib/broker";
 import { subscribe } from "@/lib/features/subscribe";
 import type { HistoryOptions } from "@/lib/history/types";
@@ -41,8 +43,21 @@ export function viewAnswer(view: AnswerView): ReadableStream<Uint8Array> {
   const channel = answerChannel(view.answerId);
   let lastEventAt = Date.now();
   let watchdog: NodeJS.Timeout | undefined;
+  let watching: NodeJS.Timeout | undefined;
+  const stopTimers = () => {
+    clearInterval(watchdog);
+    clearInterval(watching);
+  };
   return new ReadableStream<Uint8Array>({
     async start(controller) {
+      // The instance running the answer writes it per turn while it hears this (else in
+      // batches a second apart: its own viewers read it from memory).
+      const watch = () =>
+        void view.broker
+          .publish(WATCH_CHANNEL, { body: answerIdBody(view.answerId), transient: true })
+          .catch(() => {});
+      watch();
+      watching = setInterval(watch, WATCH_EVERY_MS);
       watchdog = setInterval(async () => {
         if (Date.now() - lastEventAt < QUIET_MS) return;
         lastEventAt = Date.now();
@@ -89,18 +104,13 @@ export function viewAnswer(view: AnswerView): ReadableStream<Uint8Array> {
       } catch (error) {
         if (!stop.signal.aborted) controller.error(error);
       } finally {
-        clearInterval(watchdog);
+        stopTimers();
       }
     },
     cancel() {
       // The viewer left; the answer goes on.
-      clearInterval(watchdog);
+      stopTimers();
       stop.abort();
     },
   });
-}
-
-/** The viewer as the Response an AI SDK route returns. */
-export function answerResponse(view: AnswerView, status = 200): Response {
-  return new Response(viewAnswer(view), { status, headers: UI_STREAM_HEADERS });
 }

@@ -57,6 +57,7 @@ describe("parseConfig", () => {
       aiAnswerTtlSeconds: 3600,
       aiMaxAnswerBytes: 1 << 20,
       aiFlushMs: 0,
+      aiStoreMs: 1000,
       trustProxy: 0,
       fastPath: true,
       reauthorizeSeconds: 60,

@@ -118,6 +118,7 @@ export const ENV_SCHEMA = z.object({
   SSE_AI_ANSWER_TTL_SECONDS: integer(3600, 60, 30 * 86_400),
   SSE_AI_MAX_ANSWER_BYTES: integer(1 << 20, 1024, 64 << 20),
   SSE_AI_FLUSH_MS: integer(0, 0, 1000),
+  SSE_AI_STORE_MS: integer(1000, 0, 10_000),
   SSE_BODY_TIMEOUT_MS: integer(10_000, 100, 600_000),
   SSE_MAX_STREAMS_PER_CLIENT: integer(100, 0, 1_000_000),
   SSE_PUBLISH_PER_MINUTE: integer(60_000, 0, 100_000_000),
@@ -277,6 +278,7 @@ export interface SseConfig {
   aiMaxAnswerBytes: number;
   /** How long an answer's chunks are gathered into one write (ms; default 0: what one turn brought). */
   aiFlushMs: number;
+  aiStoreMs: number;
   /**
    * How many proxies of yours stand in front (`SSE_TRUST_PROXY`, default 0; `true` is 1):
    * the client's address is that many `X-Forwarded-For` entries from the right (each proxy
@@ -374,6 +376,7 @@ export function parseConfig(
     aiAnswerTtlSeconds: e.SSE_AI_ANSWER_TTL_SECONDS,
     aiMaxAnswerBytes: e.SSE_AI_MAX_ANSWER_BYTES,
     aiFlushMs: e.SSE_AI_FLUSH_MS,
+    aiStoreMs: e.SSE_AI_STORE_MS,
     trustProxy: e.SSE_TRUST_PROXY,
     fastPath: e.SSE_FAST_PATH === "on",
     reauthorizeSeconds: e.SSE_REAUTHORIZE_SECONDS,

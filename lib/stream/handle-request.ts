@@ -155,7 +155,6 @@ function admit(
   if (client !== "")
     warnIfOneProxy(client, countClientStreams(client) + 1, config.maxStreamsPerClient);
   const identified = access.sub !== undefined || access.jti !== undefined;
-  // No token's `exp` bounds this access (an app rule's cookie or session): ask again.
   // No token's `exp` bounds this access, and it is not the static public answer: an app
   // rule's cookie or session granted it, so ask again.
   const byRule = access.expiresAt === undefined && access !== PUBLIC_ACCESS;
@@ -164,11 +163,7 @@ function admit(
     holder: identified ? { sub: access.sub, jti: access.jti, byRule } : undefined,
     recheck:
       byRule && config.reauthorizeSeconds > 0
-        ? {
-            key: identityKey(request, query, channels),
-            check: () => authorizedStreamChannels(request, query).access,
-            everyMs: config.reauthorizeSeconds * 1000,
-          }
+        ? recheckOf(request, query, channels, config.reauthorizeSeconds)
         : undefined,
     client,
     rewind,
@@ -185,6 +180,25 @@ function admit(
   const headers = Object.keys(cors).length === 0 ? SSE_HEADERS : { ...SSE_HEADERS, ...cors };
   const finish = (stream: OpenedStream): OpenStream => ({ ...stream, headers });
   return opened instanceof Promise ? opened.then(finish) : finish(opened);
+}
+
+/**
+ * How a stream an app rule admitted is asked again. A function of its own, so that only
+ * such a stream keeps its request: a closure made in `admit` would put the request in
+ * `admit`'s scope, which the bundler's inlined stream code shares, and every stream would
+ * keep its request, URL and headers alive (2 kB each, and longer garbage collections).
+ */
+function recheckOf(
+  request: RequestLike,
+  query: URLSearchParams,
+  channels: string[],
+  seconds: number,
+) {
+  return {
+    key: identityKey(request, query, channels),
+    check: () => authorizedStreamChannels(request, query).access,
+    everyMs: seconds * 1000,
+  };
 }
 
 /**

@@ -4,6 +4,8 @@
 // more resume it (the GET). Loopback only, bounded in time; prints a table and one JSON line.
 // Options: --answers N (200) --tokens T (2000) --rate R tokens/s per answer (50)
 // --viewers V (1,5: a list runs each) --systems next-sse,resumable-stream (both)
+// --elsewhere (the viewers besides the asker, and the reloads, are served by a second
+// instance: its own Redis connections, as another server would)
 import { parseArgs } from "node:util";
 import type { UIMessageChunk } from "ai";
 import { Redis } from "ioredis";
@@ -19,6 +21,7 @@ const { values } = parseArgs({
     rate: { type: "string", default: "50" },
     viewers: { type: "string", default: "1,5" },
     systems: { type: "string", default: "next-sse,resumable-stream" },
+    elsewhere: { type: "boolean", default: false },
   },
 });
 const ANSWERS = Number(values.answers);
@@ -152,6 +155,8 @@ const percentile = (sorted: number[], p: number) =>
 
 async function run(system: System, viewers: number, url: string, admin: Redis) {
   const h = harness(system, url);
+  // Where the other viewers and the reloads are served: here, or by a second instance.
+  const other = values.elsewhere ? harness(system, url) : h;
   await admin.flushall();
   await admin.config("RESETSTAT");
   const { streams, done } = models(ANSWERS);
@@ -161,14 +166,14 @@ async function run(system: System, viewers: number, url: string, admin: Redis) {
   const views: Array<Promise<ViewerResult>> = [];
   for (const [i, id] of ids.entries()) {
     views.push(view(await h.ask(id, streams[i]), performance.now()));
-    for (let v = 1; v < viewers; v++) views.push(view(await h.resume(id), performance.now()));
+    for (let v = 1; v < viewers; v++) views.push(view(await other.resume(id), performance.now()));
   }
   // Halfway, a reload per answer: how soon the resumed stream shows its first token.
   await new Promise((resolve) => setTimeout(resolve, (TOKENS / RATE / 2) * 1000));
   const reloads = await Promise.all(
     ids.slice(0, Math.min(50, ids.length)).map(async (id) => {
       const opened = performance.now();
-      const reader = (await h.resume(id)).getReader();
+      const reader = (await other.resume(id)).getReader();
       await reader.read();
       const ms = performance.now() - opened;
       await reader.cancel();
@@ -181,6 +186,7 @@ async function run(system: System, viewers: number, url: string, admin: Redis) {
   const used = process.cpuUsage(cpu);
   const calls = await commandCalls(admin);
   await h.close();
+  if (other !== h) await other.close();
   const latencies = results.flatMap((r) => r.latencies).sort((a, b) => a - b);
   let lost = 0;
   let repeated = 0;
@@ -194,7 +200,7 @@ async function run(system: System, viewers: number, url: string, admin: Redis) {
   reloads.sort((a, b) => a - b);
   return {
     system,
-    viewers,
+    viewers: values.elsewhere ? `${viewers} (${viewers - 1} elsewhere)` : viewers,
     tokensPerSecond: Math.round(latencies.length / seconds),
     p50: Number(percentile(latencies, 50).toFixed(1)),
     p99: Number(percentile(latencies, 99).toFixed(1)),

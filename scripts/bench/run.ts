@@ -6,14 +6,13 @@
 // --server npm|next (npm) --max-seconds S (120) --rewind N (0: streams ask for ?rewind=N, and
 // each channel gets N events of history first) --fast-path on|off (on: npm start's
 // SSE_FAST_PATH). REDIS_URL uses that Redis instead of a private one.
-import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { Redis } from "ioredis";
 import { RedisBroker } from "@/lib/broker/redis";
 import { TEST_PUBLISH_TOKEN } from "@/tests/support/env";
 import { ensureBuilt, startAppServer, startNextServer } from "@/tests/support/next-server";
 import { startRedisServer } from "@/tests/support/redis-server";
-import { BenchSubscriber, type Delivery } from "./client";
+import { measureFanout } from "./fanout";
 
 const { values } = parseArgs({
   options: {
@@ -40,23 +39,6 @@ const SERVER = values.server === "next" ? "next" : "npm";
 const MAX_MS = Number(values["max-seconds"]) * 1000;
 const FAST_PATH = values["fast-path"] === "off" ? "off" : "on";
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** VmRSS (kB) and CPU seconds (user + system, and system alone) of a process. */
-function processStats(pid: number): { rssKb: number; cpuS: number; sysS: number } {
-  const status = readFileSync(`/proc/${pid}/status`, "utf8");
-  const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  const cpuS = (Number(fields[11]) + Number(fields[12])) / 100;
-  return { rssKb, cpuS, sysS: Number(fields[12]) / 100 };
-}
-
-function percentile(sorted: Float64Array, p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-}
-
 const round = (n: number, digits = 1) => Number(n.toFixed(digits));
 
 async function main(): Promise<void> {
@@ -78,99 +60,60 @@ async function main(): Promise<void> {
     SERVER === "next" ? await startNextServer(settings) : await startAppServer(settings);
   const admin = new Redis(redisUrl);
   const broker = new RedisBroker({ url: redisUrl });
-  const subscribers: BenchSubscriber[] = [];
+  const clients = async () =>
+    Number(/connected_clients:(\d+)/.exec(await admin.info("clients"))?.[1]);
   try {
-    await sleep(500);
-    const idle = processStats(server.pid);
-    const clientsBefore = Number(/connected_clients:(\d+)/.exec(await admin.info("clients"))?.[1]);
-
-    // Connect.
-    const latencies = new Float64Array(N * M);
-    let delivered = 0;
-    let lastReceive = 0;
-    let ready = 0;
-    const onDelivery = (d: Delivery) => {
-      latencies[delivered++] = d.latencyMs;
-      lastReceive = performance.now();
-    };
+    let clientsBefore = 0;
+    let clientsReady = 0;
+    let connectCommands: Array<readonly [string, number]> = [];
     if (REWIND > 0) {
       for (let c = 0; c < CHANNELS; c++) {
         for (let i = 0; i < REWIND; i++)
           await broker.publish(`bench-${c}`, { body: "data: past\n" });
       }
     }
-    // Redis commands the connects cost (INFO commandstats, from zero).
-    await admin.config("RESETSTAT");
-    const connectStart = performance.now();
-    let allReady: () => void = () => {};
-    const readyPromise = new Promise<void>((resolve) => {
-      allReady = resolve;
-    });
-    const port = Number(new URL(server.url).port);
-    for (let i = 0; i < N; i++) {
-      const subscriber = new BenchSubscriber(onDelivery, () => {
-        if (++ready === N) allReady();
-      });
-      subscribers.push(subscriber);
-      const rewind = REWIND > 0 ? `&rewind=${REWIND}` : "";
-      await subscriber.open("127.0.0.1", port, `/stream?channel=bench-${i % CHANNELS}${rewind}`);
-    }
-    await Promise.race([readyPromise, sleep(Math.max(0, deadline - Date.now()))]);
-    const connectMs = performance.now() - connectStart;
-    await sleep(300);
-    const atReady = processStats(server.pid);
-    const clientsReady = Number(/connected_clients:(\d+)/.exec(await admin.info("clients"))?.[1]);
-    const connectCommands = [
-      ...(await admin.info("commandstats")).matchAll(/cmdstat_(\w+):calls=(\d+)/g),
-    ]
-      .map(([, name, calls]) => [name, Number(calls)] as const)
-      .filter(([name]) => name !== "info" && name !== "config");
-
-    // Publish M messages at RATE, round-robin over the channels.
-    const padding = "x".repeat(SIZE);
-    const publishStart = performance.now();
-    const { cpuS: cpuBefore, sysS: sysBefore } = processStats(server.pid);
-    let publishErrors = 0;
-    const inFlight = new Set<Promise<unknown>>();
-    for (let seq = 0; seq < M && Date.now() < deadline; seq++) {
-      const channel = `bench-${seq % CHANNELS}`;
-      const data = `bench:${seq}:${performance.now()}|${padding}`;
-      const send =
-        VIA === "redis"
-          ? broker.publish(channel, { body: `data: ${data}\n` })
-          : fetch(`${server.url}/api/publish`, {
-              method: "POST",
-              headers: {
-                "Content-Type": "application/json",
-                Authorization: `Bearer ${TEST_PUBLISH_TOKEN}`,
-              },
-              body: JSON.stringify({ channel, data }),
-            }).then((r) => r.arrayBuffer());
-      const tracked = send.catch(() => publishErrors++).finally(() => inFlight.delete(tracked));
-      inFlight.add(tracked);
-      if (inFlight.size >= 64) await Promise.race(inFlight);
-      if (RATE > 0) {
-        const due = publishStart + ((seq + 1) * 1000) / RATE;
-        await sleep(Math.max(0, due - performance.now()));
-      }
-    }
-    await Promise.all(inFlight);
-    const expected = (N / CHANNELS) * M;
-    // Drain: until everything arrived, or nothing new for 3 s.
-    let lastCount = -1;
-    let stillSince = performance.now();
-    while (delivered < expected && Date.now() < deadline) {
-      await sleep(50);
-      if (delivered !== lastCount) {
-        lastCount = delivered;
-        stillSince = performance.now();
-      } else if (performance.now() - stillSince > 3000) break;
-    }
-    const atEnd = processStats(server.pid);
-    const measuredS = (Math.max(lastReceive, publishStart) - publishStart) / 1000;
-    const sorted = latencies.slice(0, delivered).sort();
-    const duplicates = subscribers.reduce((sum, s) => sum + s.duplicates, 0);
-    const closedEarly = subscribers.filter((s) => s.closedEarly).length;
+    const rewind = REWIND > 0 ? `&rewind=${REWIND}` : "";
+    const measured = await measureFanout(
+      {
+        port: Number(new URL(server.url).port),
+        pid: server.pid,
+        path: (i) => `/stream?channel=bench-${i % CHANNELS}${rewind}`,
+        publish: (seq, data) => {
+          const channel = `bench-${seq % CHANNELS}`;
+          return VIA === "redis"
+            ? broker.publish(channel, { body: `data: ${data}\n` })
+            : fetch(`${server.url}/api/publish`, {
+                method: "POST",
+                headers: {
+                  "Content-Type": "application/json",
+                  Authorization: `Bearer ${TEST_PUBLISH_TOKEN}`,
+                },
+                body: JSON.stringify({ channel, data }),
+              }).then((r) => r.arrayBuffer());
+        },
+      },
+      {
+        connections: N,
+        messages: M,
+        rate: RATE,
+        channels: CHANNELS,
+        size: SIZE,
+        deadline,
+        beforeConnect: async () => {
+          clientsBefore = await clients();
+          // Redis commands the connects cost (INFO commandstats, from zero).
+          await admin.config("RESETSTAT");
+        },
+        atReady: async () => {
+          clientsReady = await clients();
+          connectCommands = [
+            ...(await admin.info("commandstats")).matchAll(/cmdstat_(\w+):calls=(\d+)/g),
+          ]
+            .map(([, name, calls]) => [name, Number(calls)] as const)
+            .filter(([name]) => name !== "info" && name !== "config");
+        },
+      },
+    );
     const result = {
       params: {
         rewind: REWIND,
@@ -183,42 +126,14 @@ async function main(): Promise<void> {
         via: VIA,
         fast_path: FAST_PATH,
       },
-      connect: {
-        ready: ready,
-        ready_all_ms: round(connectMs),
-        cpu_s: round(atReady.cpuS - idle.cpuS, 2),
-        cpu_us_per_stream: Math.round(((atReady.cpuS - idle.cpuS) * 1e6) / Math.max(1, ready)),
-      },
-      delivery: {
-        expected,
-        delivered,
-        lost: expected - delivered,
-        duplicates,
-        closed_early: closedEarly,
-        events_per_s: Math.round(delivered / Math.max(measuredS, 0.001)),
-        publish_errors: publishErrors,
-      },
-      latency_ms: {
-        p50: round(percentile(sorted, 50)),
-        p90: round(percentile(sorted, 90)),
-        p99: round(percentile(sorted, 99)),
-        max: round(sorted[sorted.length - 1] ?? Number.NaN),
-      },
-      server: {
-        rss_idle_kb: idle.rssKb,
-        rss_ready_kb: atReady.rssKb,
-        rss_end_kb: atEnd.rssKb,
-        rss_per_stream_kb: round((atReady.rssKb - idle.rssKb) / N),
-        cpu_s: round(atEnd.cpuS - cpuBefore, 2),
-        cpu_kernel_s: round(atEnd.sysS - sysBefore, 2),
-        cpu_pct_of_core: round((100 * (atEnd.cpuS - cpuBefore)) / Math.max(measuredS, 0.001)),
-      },
+      ...measured,
       redis: {
         connected_clients_before: clientsBefore,
         connected_clients_ready: clientsReady,
         commands_during_connect: Object.fromEntries(connectCommands),
       },
     };
+    const { delivery, server: stats } = result;
     const commandTotal = connectCommands.reduce((sum, [, calls]) => sum + calls, 0);
     const rows: Array<[string, string]> = [
       [
@@ -230,14 +145,17 @@ async function main(): Promise<void> {
         "server CPU while connecting",
         `${result.connect.cpu_s} s (${result.connect.cpu_us_per_stream} µs per stream)`,
       ],
-      ["delivered / expected", `${delivered} / ${expected}`],
+      ["delivered / expected", `${delivery.delivered} / ${delivery.expected}`],
       [
         "lost / duplicates / closed early",
-        `${result.delivery.lost} / ${duplicates} / ${closedEarly}`,
+        `${delivery.lost} / ${delivery.duplicates} / ${delivery.closed_early}`,
       ],
       ["deliveries/s", String(result.delivery.events_per_s)],
       ["latency p50/p90/p99/max ms", Object.values(result.latency_ms).join(" / ")],
-      ["server RSS idle/ready/end kB", `${idle.rssKb} / ${atReady.rssKb} / ${atEnd.rssKb}`],
+      [
+        "server RSS idle/ready/end kB",
+        `${stats.rss_idle_kb} / ${stats.rss_ready_kb} / ${stats.rss_end_kb}`,
+      ],
       ["RSS per open stream", `${result.server.rss_per_stream_kb} kB`],
       [
         "server CPU (publish phase)",
@@ -255,7 +173,6 @@ async function main(): Promise<void> {
     for (const [label, value] of rows) console.log(`${label.padEnd(34)} ${value}`);
     console.log(`NEXT_SSE_BENCH ${JSON.stringify(result)}`);
   } finally {
-    for (const s of subscribers) s.close();
     await broker.close();
     admin.disconnect();
     await server.stop();

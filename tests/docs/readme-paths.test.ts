@@ -5,8 +5,8 @@ import { describe, expect, it } from "vitest";
 import { SETTING_NAMES } from "@/lib/config";
 
 // The docs cannot rot: every file they name exists, every setting they name is one, every
-// link between them resolves, and every code block that says which file it comes from is
-// that file's text, so it compiles and runs with the project.
+// link between them resolves, and every TypeScript block says which file it comes from and
+// is that file's text, so it compiles and is linted with the project.
 const ROOT = join(__dirname, "..", "..");
 
 function markdownFiles(dir: string): string[] {
@@ -27,6 +27,8 @@ const NOT_SHIPPED =
 const SETTING = /\b(SSE_[A-Z][A-Z0-9_]*[A-Z0-9])\b/g;
 const LINK = /\]\(([^)\s]+)\)/g;
 const CODE = /```(?:ts|tsx)\n\/\/ ([\w./()[\]-]+\.tsx?)\n([\s\S]*?)```/g;
+// A TypeScript block that does not open with the file it comes from.
+const UNNAMED_CODE = /```(?:ts|tsx|typescript)\n(?!\/\/ [\w./()[\]-]+\.tsx?\n)(.*)/g;
 
 const tracked = execFileSync("git", ["ls-files"], { cwd: ROOT, encoding: "utf8" }).split("\n");
 const names = new Set(tracked.map((path) => basename(path)));
@@ -58,6 +60,12 @@ describe("the docs", () => {
         .map((target) => target.split("#")[0])
         .filter((target) => !existsSync(join(ROOT, dirname(doc), target)));
       expect(broken).toEqual([]);
+    });
+
+    // So every TypeScript block is type-checked and linted with the project (`examples/`
+    // holds the guide's code that is not the app's).
+    it(`${doc}'s TypeScript blocks each name the file they come from`, () => {
+      expect([...text.matchAll(UNNAMED_CODE)].map((m) => m[1])).toEqual([]);
     });
 
     it(`${doc}'s code blocks that name their file are that file's text`, () => {

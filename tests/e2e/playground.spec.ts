@@ -71,6 +71,26 @@ test("drop the connection while events are published: every event shows exactly 
   expect(numbers).toEqual(Array.from({ length: total }, (_, i) => i + 1));
 });
 
+test("the form shows the code that publishes what was typed, and that code's event arrives", async ({
+  page,
+}) => {
+  const stamp = Date.now();
+  await page.locator('select[name="channel"]').selectOption("news");
+  await page.locator('input[name="type"]').fill("update");
+  await page.locator('textarea[name="data"]').fill(`{"n": "code-${stamp}"}`);
+  const code = page.getByTestId("pg-code");
+  await expect(code).toContainText(
+    `await publish({"n": "code-${stamp}"}, { channel: "news", type: "update" });`,
+  );
+  await expect(code).toContainText(
+    `-d '{"channel":"news","type":"update","data":{"n":"code-${stamp}"}}'`,
+  );
+  // The shown request is the publish API's own: its body, sent as shown, reaches the page.
+  const body = /-d '(.*)'/.exec((await code.textContent()) ?? "")?.[1] ?? "";
+  expect((await publishViaApi(body)).status).toBe(200);
+  await expect(events(page).filter({ hasText: `code-${stamp}` })).toHaveCount(1);
+});
+
 test("the form shows the server's error for invalid JSON", async ({ page }) => {
   await publishWithForm(page, "news", "message", "{not json");
   await expect(page.getByTestId("pg-error")).toHaveText(

@@ -59,7 +59,14 @@ for (const kind of ["npm start", "next start"] as ServerKind[]) {
       const hello = await fetch(`${off.url}/hello`);
       expect(hello.status).toBe(404);
       expect((await errorOf(hello)).message).toMatch(/SSE_DEMO=off/);
-      for (const page of ["/", "/playground", "/orders", "/chat", "/panels"]) {
+      for (const page of [
+        "/",
+        "/playground",
+        "/orders",
+        "/chat",
+        "/panels",
+        "/docs/guide/live-pages",
+      ]) {
         expect((await fetch(`${off.url}${page}`)).status).toBe(404);
       }
       // The demo chat's routes too (lib/ai stays, for your own routes).

@@ -8,6 +8,8 @@ import { getFreePort, isListening } from "./ports";
 /** An nginx this test started on a free loopback port, in front of `upstreams`. */
 export interface TestNginx {
   url: string;
+  /** nginx's master process (its workers are its children). */
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -70,13 +72,17 @@ export interface NginxOptions {
 }
 
 /** Starts nginx (Debian's `nginx-light`) with a config written here; stop() ends only it. */
-export async function startNginx(
-  upstreams: number[],
-  options: NginxOptions = {},
+export function startNginx(upstreams: number[], options: NginxOptions = {}): Promise<TestNginx> {
+  return startNginxWith((dir, port) => nginxConfig(dir, port, upstreams, options));
+}
+
+/** Starts nginx with the config `configFor` writes for its folder and port. */
+export async function startNginxWith(
+  configFor: (dir: string, port: number) => string,
 ): Promise<TestNginx> {
   const dir = mkdtempSync(join(tmpdir(), "next-sse-nginx-"));
   const port = await getFreePort();
-  writeFileSync(join(dir, "nginx.conf"), nginxConfig(dir, port, upstreams, options));
+  writeFileSync(join(dir, "nginx.conf"), configFor(dir, port));
   const child: ChildProcess = spawn(
     nginxBin(),
     ["-p", dir, "-e", join(dir, "error.log"), "-c", join(dir, "nginx.conf")],
@@ -103,6 +109,7 @@ export async function startNginx(
   }
   return {
     url: `http://127.0.0.1:${port}`,
+    pid: child.pid ?? 0,
     async stop() {
       child.kill("SIGQUIT");
       await exited;

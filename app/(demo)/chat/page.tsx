@@ -2,6 +2,7 @@ import type { Metadata } from "next";
 import { notFound, redirect } from "next/navigation";
 import { connection } from "next/server";
 import { Chat } from "@/components/demo/chat";
+import { DocsLinks } from "@/components/demo/docs-links";
 import { getConfig } from "@/lib/config";
 
 export const metadata: Metadata = { title: "next-sse chat" };
@@ -32,6 +33,7 @@ export default async function ChatPage({ searchParams }: { searchParams: SearchP
             ? "The AI SDK's mock model answers (set SSE_AI_MODEL for a real one)."
             : `Model: ${config.aiModel}.`}
         </p>
+        <DocsLinks files={["docs/guide/ai-answers.md"]} />
       </header>
       <Chat chatId={id} />
     </main>

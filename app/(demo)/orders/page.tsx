@@ -2,6 +2,7 @@ import type { Metadata } from "next";
 import { notFound } from "next/navigation";
 import { connection } from "next/server";
 import { ORDERS_CHANNEL } from "@/components/demo/channels";
+import { DocsLinks } from "@/components/demo/docs-links";
 import { OrdersFeed } from "@/components/demo/orders-feed";
 import { getConfig } from "@/lib/config";
 import { type LatestEvents, readLatest } from "@/lib/features/history";
@@ -32,6 +33,7 @@ export default async function OrdersPage() {
           after them. Orders are declared in <code>lib/channels.ts</code>: a quantity that is not a
           whole number is refused with the schema&apos;s message.
         </p>
+        <DocsLinks files={["docs/guide/live-pages.md", "docs/guide/channels.md"]} />
       </header>
       <OrdersFeed initial={latest.events} position={latest.position} />
     </main>

@@ -1,6 +1,7 @@
 import type { Metadata } from "next";
 import { notFound } from "next/navigation";
 import { ChannelPanel } from "@/components/demo/channel-panel";
+import { DocsLinks } from "@/components/demo/docs-links";
 import { getConfig } from "@/lib/config";
 import { isValidChannel } from "@/lib/sse/channel";
 
@@ -29,6 +30,7 @@ export default async function PanelsPage({ searchParams }: { searchParams: Searc
         <p className="mt-1 text-sm text-zinc-600 dark:text-zinc-400">
           One panel per channel, one stream for all of them, in every tab.
         </p>
+        <DocsLinks files={["docs/guide/browser-client.md", "docs/guide/access.md"]} />
       </header>
       <div className="grid gap-4 sm:grid-cols-3">
         {(channels.length > 0 ? channels : DEFAULT_PANELS).map((channel) => (

@@ -2,6 +2,7 @@ import type { Metadata } from "next";
 import { notFound } from "next/navigation";
 import { connection } from "next/server";
 import { PLAYGROUND_CHANNELS, PRIVATE_PLAYGROUND_CHANNEL } from "@/components/demo/channels";
+import { DocsLinks } from "@/components/demo/docs-links";
 import { Playground } from "@/components/demo/playground";
 import { mintChannelToken } from "@/lib/access/tokens";
 import { getConfig } from "@/lib/config";
@@ -26,6 +27,7 @@ export default async function PlaygroundPage() {
           configured) and comes back on the stream; drop the connection while publishing and watch
           it resume without losing anything.
         </p>
+        <DocsLinks files={["docs/guide/publish-and-listen.md", "docs/guide/history.md"]} />
       </header>
       <Playground
         channels={PLAYGROUND_CHANNELS}

@@ -133,9 +133,14 @@ async function runAnswer(run: AnswerRun, local: LocalAnswer, pace: Pace): Promis
     writes = writes.then(() => publish(body, { at }));
     return writes;
   };
+  // Answers started together (a deploy, one prompt to many) would write together, every
+  // `storeMs`, in one burst that delays every token of that moment: the first write comes
+  // after a random half to whole of it, and the next keep that phase.
+  let storeIn = Math.round(run.storeMs * (0.5 + 0.5 * Math.random()));
   const schedule = () => {
     if (timer !== undefined) return;
-    const ms = pace.watched() ? run.flushMs : run.storeMs;
+    const ms = pace.watched() ? run.flushMs : storeIn;
+    storeIn = run.storeMs;
     // What arrived in one turn goes in one write (the model's chunks often come in bursts).
     timer = ms === 0 ? setImmediate(() => void flush()) : setTimeout(() => void flush(), ms);
   };
@@ -151,7 +156,8 @@ async function runAnswer(run: AnswerRun, local: LocalAnswer, pace: Pace): Promis
     }
   };
   await lease();
-  const renewing = setInterval(() => void lease(), LEASE_MS / 3);
+  // Renewed 3 to 3.75 times per lease: answers started together drift apart.
+  const renewing = setInterval(() => void lease(), (LEASE_MS / 3) * (0.8 + 0.2 * Math.random()));
   const reader = run.stream.getReader();
   try {
     for (;;) {

@@ -3,16 +3,15 @@
 // of numbered tokens at a fixed rate; its asker reads the POST's stream and `--viewers` - 1
 // more resume it (the GET). Loopback only, bounded in time; prints a table and one JSON line.
 // Options: --answers N (200) --tokens T (2000) --rate R tokens/s per answer (50)
-// --viewers V (1,5: a list runs each) --systems next-sse,resumable-stream (both)
+// --viewers V (1,5: a list runs each) --systems next-sse,resumable-stream (both) --runs R
+// (1: more alternate between the systems, and the table gives each figure's median)
 // --elsewhere (the viewers besides the asker, and the reloads, are served by a second
 // instance: its own Redis connections, as another server would)
 import { parseArgs } from "node:util";
 import type { UIMessageChunk } from "ai";
 import { Redis } from "ioredis";
-import { createResumableStreamContext } from "resumable-stream/ioredis";
-import { createAnswers } from "@/lib/ai";
-import { RedisBroker } from "@/lib/broker/redis";
 import { startRedisServer } from "@/tests/support/redis-server";
+import { harness, type System } from "./ai-systems";
 
 const { values } = parseArgs({
   options: {
@@ -22,56 +21,13 @@ const { values } = parseArgs({
     viewers: { type: "string", default: "1,5" },
     systems: { type: "string", default: "next-sse,resumable-stream" },
     elsewhere: { type: "boolean", default: false },
+    runs: { type: "string", default: "1" },
   },
 });
 const ANSWERS = Number(values.answers);
 const TOKENS = Number(values.tokens);
 const RATE = Number(values.rate);
-
-type System = "next-sse" | "resumable-stream";
-
-/** How one system is asked and resumed. */
-interface Harness {
-  /** Starts an answer over `chunks`; the asker's stream of SSE text (bytes or strings). */
-  ask(
-    id: string,
-    chunks: ReadableStream<UIMessageChunk>,
-  ): Promise<ReadableStream<Uint8Array | string>>;
-  resume(id: string): Promise<ReadableStream<Uint8Array | string>>;
-  close(): Promise<void>;
-}
-
-function harness(system: System, url: string): Harness {
-  if (system === "next-sse") {
-    const broker = new RedisBroker({ url, timeoutMs: 5000 });
-    const answers = createAnswers(broker);
-    return {
-      ask: async (id, chunks) =>
-        (await answers.start(id, () => chunks)).body as ReadableStream<Uint8Array>,
-      resume: async (id) => (await answers.resume(id)).body as ReadableStream<Uint8Array>,
-      close: () => broker.close(),
-    };
-  }
-  const publisher = new Redis(url);
-  const subscriber = new Redis(url);
-  const context = createResumableStreamContext({ waitUntil: null, publisher, subscriber });
-  const sse = (chunks: ReadableStream<UIMessageChunk>) =>
-    chunks.pipeThrough(
-      new TransformStream<UIMessageChunk, string>({
-        transform: (chunk, out) => out.enqueue(`data: ${JSON.stringify(chunk)}\n\n`),
-        flush: (out) => out.enqueue("data: [DONE]\n\n"),
-      }),
-    );
-  return {
-    ask: async (id, chunks) =>
-      (await context.createNewResumableStream(id, () => sse(chunks))) as ReadableStream<string>,
-    resume: async (id) => (await context.resumeExistingStream(id)) as ReadableStream<string>,
-    close: async () => {
-      publisher.disconnect();
-      subscriber.disconnect();
-    },
-  };
-}
+const RUNS = Number(values.runs);
 
 /** All answers' models: one timer hands every answer its next token, `RATE` times a second. */
 function models(count: number) {
@@ -183,6 +139,7 @@ async function run(system: System, viewers: number, url: string, admin: Redis) {
   await done;
   const results = await Promise.all(views);
   const seconds = (performance.now() - started) / 1000;
+  await h.settled(ids);
   const used = process.cpuUsage(cpu);
   const calls = await commandCalls(admin);
   await h.close();
@@ -213,16 +170,45 @@ async function run(system: System, viewers: number, url: string, admin: Redis) {
   };
 }
 
+/** Per system and viewer count, each figure's median over the runs (lost and repeated: summed). */
+function medians(rows: Array<Awaited<ReturnType<typeof run>>>) {
+  const groups = new Map<string, typeof rows>();
+  for (const row of rows) {
+    const key = `${row.system}\t${row.viewers}`;
+    groups.set(key, [...(groups.get(key) ?? []), row]);
+  }
+  return [...groups.values()].map((group) => {
+    const median = (pick: (row: (typeof group)[number]) => number) =>
+      group.map(pick).sort((a, b) => a - b)[Math.floor(group.length / 2)];
+    return {
+      system: group[0].system,
+      viewers: group[0].viewers,
+      tokensPerSecond: median((r) => r.tokensPerSecond),
+      p50: median((r) => r.p50),
+      p99: median((r) => r.p99),
+      commandsPerToken: median((r) => r.commandsPerToken),
+      cpuPercent: median((r) => r.cpuPercent),
+      resumeP50: median((r) => r.resumeP50),
+      resumeP99: median((r) => r.resumeP99),
+      lost: group.reduce((sum, r) => sum + r.lost, 0),
+      repeated: group.reduce((sum, r) => sum + r.repeated, 0),
+    };
+  });
+}
+
 async function main(): Promise<void> {
   const redis = await startRedisServer();
   const admin = new Redis(redis.url);
   const systems = (values.systems ?? "").split(",") as System[];
-  const rows = [];
+  const rows: Array<Awaited<ReturnType<typeof run>>> = [];
   try {
     for (const viewers of (values.viewers ?? "1").split(",").map(Number)) {
-      for (const system of systems) {
-        console.error(`running ${system}, ${viewers} viewer(s) per answer...`);
-        rows.push(await run(system, viewers, redis.url, admin));
+      // Runs alternate between the systems, so a slow moment of the machine hits both.
+      for (let r = 1; r <= RUNS; r++) {
+        for (const system of systems) {
+          console.error(`running ${system}, ${viewers} viewer(s) per answer, run ${r}/${RUNS}...`);
+          rows.push(await run(system, viewers, redis.url, admin));
+        }
       }
     }
   } finally {
@@ -230,7 +216,12 @@ async function main(): Promise<void> {
     await redis.stop();
   }
   console.log(`${ANSWERS} answers x ${TOKENS} tokens at ${RATE} tokens/s each`);
-  console.table(rows);
+  if (RUNS > 1) {
+    console.log("every run:");
+    console.table(rows);
+    console.log(`the median of ${RUNS} runs:`);
+  }
+  console.table(medians(rows));
   console.log(`NEXT_SSE_AI_BENCH ${JSON.stringify(rows)}`);
   process.exit(0);
 }

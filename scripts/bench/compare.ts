@@ -5,11 +5,14 @@
 // brackets). Loopback only, bounded in time. Prints a table and one JSON line.
 // Options: --loads "1000x300@50,1000x30@5,5000x20@5,1000x3000@0" (streams x messages @
 // msg/s, 0 = as fast as possible) --runs R (3) --servers npm,next,nchan --max-minutes (30)
+// --baseline DIR (also `npm start` of another built checkout, e.g. a `git worktree` of the
+// last release: did a change make it slower?)
 import { existsSync, readFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { RedisBroker } from "@/lib/broker/redis";
+import { connectInspector } from "@/tests/support/inspector";
 import { ensureBuilt, startAppServer, startNextServer } from "@/tests/support/next-server";
 import { nginxBin, startNginxWith } from "@/tests/support/nginx";
 import { startRedisServer } from "@/tests/support/redis-server";
@@ -21,6 +24,7 @@ const { values } = parseArgs({
     runs: { type: "string", default: "3" },
     servers: { type: "string", default: "npm,next,nchan" },
     "max-minutes": { type: "string", default: "30" },
+    baseline: { type: "string" },
   },
 });
 const RUNS = Number(values.runs);
@@ -73,26 +77,46 @@ async function startNchan(): Promise<Server | string> {
   };
 }
 
-async function startNextSse(kind: "npm" | "next", redisUrl: string): Promise<Server> {
+async function startNextSse(
+  kind: "npm" | "next",
+  redisUrl: string,
+  baseline?: string,
+): Promise<Server> {
   const settings = {
     SSE_REDIS_URL: redisUrl,
     // Every stream here comes from 127.0.0.1: no per-client limit.
     SSE_MAX_STREAMS_PER_CLIENT: "0",
     SSE_HEARTBEAT_MS: "0",
   };
-  const server = kind === "npm" ? await startAppServer(settings) : await startNextServer(settings);
+  // The inspector reads the live heap after a full collection (memory per stream).
+  const nodeArgs = ["--inspect=127.0.0.1:0"];
+  const server =
+    kind === "next"
+      ? await startNextServer(settings, { nodeArgs })
+      : await startAppServer(settings, {
+          nodeArgs,
+          script: baseline === undefined ? undefined : join(baseline, "dist", "server.js"),
+        });
+  const inspector = await connectInspector(server.output());
   const broker = new RedisBroker({ url: redisUrl });
-  const channel = `bench-${kind}`;
+  const channel = `bench-${kind}${baseline === undefined ? "" : "-baseline"}`;
   return {
-    name: kind === "npm" ? "npm start" : "next start (route handler)",
+    name:
+      kind === "next"
+        ? "next start (route handler)"
+        : baseline === undefined
+          ? "npm start"
+          : `npm start of ${baseline}`,
     target: {
       port: Number(new URL(server.url).port),
       pid: server.pid,
       path: () => `/stream?channel=${channel}`,
       // Through Redis, as the app's own publish does (the same script).
       publish: (_seq, data) => broker.publish(channel, { body: `data: ${data}\n` }),
+      heapAfterGc: () => inspector.evaluateAfterGc<number>("process.memoryUsage().heapUsed"),
     },
     stop: async () => {
+      inspector.close();
       await broker.close();
       await server.stop();
     },
@@ -116,6 +140,9 @@ async function main(): Promise<void> {
   const skipped: string[] = [];
   try {
     if (wanted.includes("npm")) servers.push(await startNextSse("npm", redis.url));
+    if (values.baseline !== undefined) {
+      servers.push(await startNextSse("npm", redis.url, values.baseline));
+    }
     if (wanted.includes("next")) servers.push(await startNextSse("next", redis.url));
     if (wanted.includes("nchan")) {
       const nchan = await startNchan();
@@ -167,7 +194,10 @@ function report(servers: Server[], results: Map<string, FanoutResult[]>, skipped
           runs.map((x) => x.delivery.events_per_s),
           0,
         ),
-        "kB/stream": figure(runs.map((x) => x.server.rss_per_stream_kb)),
+        // Node: live heap after a full collection; nchan (C): RSS.
+        "kB/stream": figure(
+          runs.map((x) => x.server.heap_per_stream_kb ?? x.server.rss_per_stream_kb),
+        ),
         "lost/dup": `${runs.reduce((s, x) => s + x.delivery.lost, 0)}/${runs.reduce((s, x) => s + x.delivery.duplicates, 0)}`,
       });
     }

@@ -10,6 +10,9 @@ export interface FanoutTarget {
   publish(seq: number, data: string): Promise<unknown>;
   /** The server's process; its descendants (nginx's workers) count too. */
   pid: number;
+  /** A Node server's live heap after a full collection (bytes): memory per stream without
+   * the garbage RSS holds until the collector runs, or keeps after it. */
+  heapAfterGc?: () => Promise<number>;
 }
 
 export interface FanoutLoad {
@@ -45,6 +48,8 @@ export interface FanoutResult {
     rss_ready_kb: number;
     rss_end_kb: number;
     rss_per_stream_kb: number;
+    /** Live heap per open stream after a full collection (Node servers), else null. */
+    heap_per_stream_kb: number | null;
     cpu_s: number;
     cpu_kernel_s: number;
     cpu_pct_of_core: number;
@@ -95,6 +100,7 @@ export async function measureFanout(target: FanoutTarget, load: FanoutLoad): Pro
   const subscribers: BenchSubscriber[] = [];
   try {
     await sleep(500);
+    const heapIdle = await target.heapAfterGc?.();
     const idle = processStats(target.pid);
     const latencies = new Float64Array(N * M);
     let delivered = 0;
@@ -121,6 +127,7 @@ export async function measureFanout(target: FanoutTarget, load: FanoutLoad): Pro
     const connectMs = performance.now() - connectStart;
     await sleep(300);
     const atReady = processStats(target.pid);
+    const heapReady = await target.heapAfterGc?.();
     await load.atReady?.();
 
     const padding = "x".repeat(load.size);
@@ -179,6 +186,10 @@ export async function measureFanout(target: FanoutTarget, load: FanoutLoad): Pro
         rss_ready_kb: atReady.rssKb,
         rss_end_kb: atEnd.rssKb,
         rss_per_stream_kb: round((atReady.rssKb - idle.rssKb) / N),
+        heap_per_stream_kb:
+          heapIdle === undefined || heapReady === undefined
+            ? null
+            : round((heapReady - heapIdle) / 1024 / N, 2),
         cpu_s: round(atEnd.cpuS - cpuBefore, 2),
         cpu_kernel_s: round(atEnd.sysS - sysBefore, 2),
         cpu_pct_of_core: round((100 * (atEnd.cpuS - cpuBefore)) / Math.max(measuredS, 0.001)),

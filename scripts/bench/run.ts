@@ -10,6 +10,7 @@ import { parseArgs } from "node:util";
 import { Redis } from "ioredis";
 import { RedisBroker } from "@/lib/broker/redis";
 import { TEST_PUBLISH_TOKEN } from "@/tests/support/env";
+import { connectInspector } from "@/tests/support/inspector";
 import { ensureBuilt, startAppServer, startNextServer } from "@/tests/support/next-server";
 import { startRedisServer } from "@/tests/support/redis-server";
 import { measureFanout } from "./fanout";
@@ -56,8 +57,13 @@ async function main(): Promise<void> {
     SSE_FAST_PATH: FAST_PATH,
   };
   // The bench opens many streams from one address: no per-client limit applies here.
+  // The inspector reads the live heap after a full collection (memory per stream).
+  const nodeArgs = ["--inspect=127.0.0.1:0"];
   const server =
-    SERVER === "next" ? await startNextServer(settings) : await startAppServer(settings);
+    SERVER === "next"
+      ? await startNextServer(settings, { nodeArgs })
+      : await startAppServer(settings, { nodeArgs });
+  const inspector = await connectInspector(server.output());
   const admin = new Redis(redisUrl);
   const broker = new RedisBroker({ url: redisUrl });
   const clients = async () =>
@@ -77,6 +83,7 @@ async function main(): Promise<void> {
       {
         port: Number(new URL(server.url).port),
         pid: server.pid,
+        heapAfterGc: () => inspector.evaluateAfterGc<number>("process.memoryUsage().heapUsed"),
         path: (i) => `/stream?channel=bench-${i % CHANNELS}${rewind}`,
         publish: (seq, data) => {
           const channel = `bench-${seq % CHANNELS}`;
@@ -156,7 +163,10 @@ async function main(): Promise<void> {
         "server RSS idle/ready/end kB",
         `${stats.rss_idle_kb} / ${stats.rss_ready_kb} / ${stats.rss_end_kb}`,
       ],
-      ["RSS per open stream", `${result.server.rss_per_stream_kb} kB`],
+      [
+        "memory per open stream",
+        `${stats.heap_per_stream_kb} kB of live heap (after a full collection), ${stats.rss_per_stream_kb} kB of RSS`,
+      ],
       [
         "server CPU (publish phase)",
         `${result.server.cpu_s} s (${result.server.cpu_kernel_s} s in the kernel) = ${result.server.cpu_pct_of_core}% of a core`,
@@ -173,6 +183,7 @@ async function main(): Promise<void> {
     for (const [label, value] of rows) console.log(`${label.padEnd(34)} ${value}`);
     console.log(`NEXT_SSE_BENCH ${JSON.stringify(result)}`);
   } finally {
+    inspector.close();
     await broker.close();
     admin.disconnect();
     await server.stop();

@@ -19,7 +19,7 @@ function sources(dir: string): string[] {
 }
 
 /** The fixed start of each message the code logs (up to its first interpolation). */
-export function loggedMessages(): Array<{ file: string; text: string }> {
+function loggedMessages(): Array<{ file: string; text: string }> {
   return [...sources("lib"), "server.ts"].flatMap((file) =>
     [...readFileSync(join(ROOT, file), "utf8").matchAll(LOGGED)]
       .map((match) => match[1].replace(/^\[next-sse\] /, "").trim())

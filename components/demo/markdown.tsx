@@ -102,7 +102,7 @@ function blocks(text: string, page: string): ReactNode[] {
   return out;
 }
 
-const INLINE = /`([^`]+)`|\*\*([^*]+)\*\*|\[([^\]]+)\]\(([^)\s]+)\)/g;
+const INLINE = /`([^`]+)`|\*\*([^*]+)\*\*|(!?)\[([^\]]+)\]\(([^)\s]+)\)/g;
 
 function inline(text: string, page: string): ReactNode[] {
   const out: ReactNode[] = [];
@@ -119,8 +119,12 @@ function inline(text: string, page: string): ReactNode[] {
       );
     } else if (match[2] !== undefined) {
       out.push(<strong key={key}>{inline(match[2], page)}</strong>);
+    } else if (match[3] === "!" && match[5].startsWith("public/")) {
+      // The app serves `public/` at its root: a screenshot the README shows.
+      // biome-ignore lint/performance/noImgElement: a static file of the app, shown as it is
+      out.push(<img key={key} src={match[5].slice("public".length)} alt={match[4]} />);
     } else {
-      out.push(link(key, match[3], match[4], page));
+      out.push(link(key, match[4], match[5], page));
     }
     last = at + match[0].length;
   }

@@ -202,6 +202,38 @@ describe("an answer served by another instance", () => {
       expect(view.chunks.at(-1)).toEqual({ type: "finish" });
     }
   });
+
+  it("is followed once per instance, whatever the number of its viewers there", async () => {
+    const id = `shared-${process.pid}-${Date.now()}`;
+    const model = generation();
+    const here = createAnswers(runs);
+    const there = createAnswers(serves);
+    const subscribe = serves.subscribe.bind(serves);
+    const subscribed: string[] = [];
+    serves.subscribe = (channel, listener) => {
+      subscribed.push(channel);
+      return subscribe(channel, listener);
+    };
+    try {
+      const asker = readUiStream(await here.start(id, model.make));
+      const channel = answerChannel((await here.active(id)) ?? "");
+      model.tokens(1, 10);
+      const viewers = [];
+      for (let i = 0; i < 3; i++) viewers.push(readUiStream(await there.resume(id)));
+      // One leaves early: the others go on.
+      const early = await readUiStream(await there.resume(id), (c) => c.length > 0);
+      expect(early.done).toBe(false);
+      model.tokens(11, 20);
+      model.finish();
+      for (const view of await Promise.all([asker, ...viewers])) {
+        expect(view.done).toBe(true);
+        expect(deltas(view.chunks)).toBe(words(1, 20));
+      }
+      expect(subscribed.filter((c) => c === channel)).toHaveLength(1);
+    } finally {
+      serves.subscribe = subscribe;
+    }
+  });
 });
 
 describe("the resumable-stream shape", () => {

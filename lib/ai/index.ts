@@ -11,8 +11,9 @@ import {
   WATCH_CHANNEL,
 } from "@/lib/ai/answer-channel";
 import { type AnswerStore, createAnswerStore } from "@/lib/ai/answer-store";
+import type { LocalAnswer } from "@/lib/ai/local-answer";
 import { type RunningAnswer, startAnswer } from "@/lib/ai/runner";
-import { viewAnswer } from "@/lib/ai/viewer";
+import { followAnswer } from "@/lib/ai/viewer";
 import { type Broker, getBroker } from "@/lib/broker";
 import { getConfig } from "@/lib/config";
 import type { HistoryOptions } from "@/lib/history/types";
@@ -52,6 +53,8 @@ const log = () => singleton("ai-log", createLogger);
 class AnswerService implements Answers {
   /** Answers this process runs: for its own viewers, and stop and watch words from any instance. */
   private readonly running = new Map<string, RunningAnswer>();
+  /** Answers other instances run that viewers here follow: one subscription each. */
+  private readonly followed = new Map<string, LocalAnswer>();
   private listening: Promise<void> | undefined;
 
   constructor(
@@ -123,9 +126,19 @@ class AnswerService implements Answers {
     return answer;
   }
 
-  /** A viewer of an answer: from memory where it runs, else from its channel. */
+  /** A viewer of an answer: from memory where it runs, else from its channel, followed once. */
   viewer(answerId: string): ReadableStream<Uint8Array> {
-    return this.running.get(answerId)?.local.view() ?? viewAnswer(this.view(answerId));
+    const running = this.running.get(answerId);
+    if (running !== undefined) return running.local.view();
+    let followed = this.followed.get(answerId);
+    if (followed === undefined) {
+      const answer = followAnswer(this.view(answerId), () => {
+        if (this.followed.get(answerId) === answer) this.followed.delete(answerId);
+      });
+      followed = answer;
+      this.followed.set(answerId, answer);
+    }
+    return followed.view();
   }
 
   async start(

@@ -22,6 +22,9 @@ export class LocalAnswer {
   private terminal = false;
   private done = false;
 
+  /** `onIdle`: the last viewer left before the end (an answer followed from elsewhere stops). */
+  constructor(private readonly onIdle?: () => void) {}
+
   /** A chunk of the answer (`encodeChunk`'s frame), for every local viewer; nothing after the first terminal one. */
   push(chunk: UIMessageChunk, frame = encodeChunk(chunk)): void {
     if (this.terminal) return;
@@ -42,12 +45,21 @@ export class LocalAnswer {
     this.viewers.clear();
   }
 
+  /** The answer cannot be followed any more: every viewer errors. */
+  fail(error: unknown): void {
+    if (this.done) return;
+    this.done = true;
+    for (const viewer of this.viewers) viewer.error(error);
+    this.viewers.clear();
+  }
+
   /** A viewer: the answer from its first chunk, then live. Cancelling it leaves the answer. */
   view(): ReadableStream<Uint8Array> {
     let self: ReadableStreamDefaultController<Uint8Array> | undefined;
     return new ReadableStream<Uint8Array>({
       start: (controller) => {
-        for (const frame of this.frames) controller.enqueue(frame);
+        // What came so far in one chunk: a reload mid-answer gets it in one write.
+        if (this.frames.length > 0) controller.enqueue(Buffer.concat(this.frames));
         if (this.done) controller.close();
         else {
           self = controller;
@@ -55,7 +67,8 @@ export class LocalAnswer {
         }
       },
       cancel: () => {
-        if (self !== undefined) this.viewers.delete(self);
+        if (self === undefined || !this.viewers.delete(self)) return;
+        if (this.viewers.size === 0 && !this.done) this.onIdle?.();
       },
     });
   }

@@ -1,11 +1,12 @@
-import type { UIMessageChunk } from "ai";
+import { createUIMessageStreamResponse, type UIMessageChunk } from "ai";
 import { Redis } from "ioredis";
 import { createResumableStreamContext } from "resumable-stream/ioredis";
 import { createAnswers } from "@/lib/ai";
 import { RedisBroker } from "@/lib/broker/redis";
 
-// The two systems `npm run bench:ai` compares, behind one shape: next-sse's answers and
-// vercel/resumable-stream (the AI SDK docs' choice), each on its own Redis connections.
+// The two systems `npm run bench:ai` compares, each as the routes its docs show use it and
+// on its own Redis connections: next-sse's answers (`getAnswers().start` and `resume`),
+// and vercel/resumable-stream behind the AI SDK's response (the AI SDK docs' choice).
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -43,18 +44,34 @@ export function harness(system: System, url: string): Harness {
   const publisher = new Redis(url);
   const subscriber = new Redis(url);
   const context = createResumableStreamContext({ waitUntil: null, publisher, subscriber });
-  const sse = (chunks: ReadableStream<UIMessageChunk>) =>
-    chunks.pipeThrough(
-      new TransformStream<UIMessageChunk, string>({
-        transform: (chunk, out) => out.enqueue(`data: ${JSON.stringify(chunk)}\n\n`),
-        flush: (out) => out.enqueue("data: [DONE]\n\n"),
-      }),
-    );
+  // As the AI SDK docs' routes use it: the POST answers with `toUIMessageStreamResponse`
+  // (UI chunks as SSE text, encoded to bytes), and its `consumeSseStream` hands a tee of
+  // that text to `createNewResumableStream`; the GET answers with `resumeExistingStream`'s
+  // text, encoded as a Response body is.
   return {
-    ask: async (id, chunks) =>
-      (await context.createNewResumableStream(id, () => sse(chunks))) as ReadableStream<string>,
-    resume: async (id) => (await context.resumeExistingStream(id)) as ReadableStream<string>,
-    settled: async () => {},
+    ask: async (id, chunks) => {
+      let kept: Promise<unknown> = Promise.resolve();
+      const response = createUIMessageStreamResponse({
+        stream: chunks,
+        consumeSseStream: ({ stream }) => {
+          kept = context.createNewResumableStream(id, () => stream);
+        },
+      });
+      await kept;
+      return response.body as ReadableStream<Uint8Array>;
+    },
+    resume: async (id) => {
+      const text = (await context.resumeExistingStream(id)) as ReadableStream<string>;
+      return text.pipeThrough(new TextEncoderStream());
+    },
+    // Its end is written after the last chunk went out (the sentinel set to DONE).
+    settled: async (ids) => {
+      for (const id of ids) {
+        while ((await publisher.get(`resumable-stream:rs:sentinel:${id}`)) !== "DONE") {
+          await sleep(20);
+        }
+      }
+    },
     close: async () => {
       publisher.disconnect();
       subscriber.disconnect();

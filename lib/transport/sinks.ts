@@ -143,11 +143,20 @@ export function writeNodeResponse(res: ServerResponse, result: StreamResult): Pr
   res.useChunkedEncodingByDefault = false;
   res.writeHead(200, result.headers);
   const socket = res.socket;
-  if (socket === null) {
-    result.cancel();
+  if (socket !== null) {
+    result.open(new ResponseSink(socket, res));
     return;
   }
-  result.open(new ResponseSink(socket, res));
+  // Pipelined behind a response still being written (a page, on a kept-alive connection):
+  // Node hands this response the socket once that one is done. Until then the stream's
+  // events wait in its outbox; a connection that closes first ends it.
+  const connection = res.req.socket;
+  const gone = () => result.cancel();
+  connection.once("close", gone);
+  res.once("socket", (assigned: Socket) => {
+    connection.removeListener("close", gone);
+    result.open(new ResponseSink(assigned, res));
+  });
 }
 
 /**

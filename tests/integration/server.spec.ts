@@ -80,6 +80,11 @@ test("npm start reads plain /stream requests off the socket and leaves any other
   // (The second is sent once the first is answered, as browsers do: they do not pipeline.)
   const both = await exchange(app, [health, `${get}\r\n`], streaming, /\r\n0\r\n\r\n$/);
   expect(both).toMatch(/"status":"ok"/);
+  // Pipelined behind a page still being rendered: its stream waits for the page, then flows.
+  const page = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+  const piped = await exchange(app, [page, `${get}\r\n`], streaming);
+  expect(piped).toMatch(/<html/);
+  expect(piped.indexOf("</html>")).toBeLessThan(piped.indexOf(": connected\n"));
   // What Node refuses it still refuses: a malformed head gets its 400, not a stream.
   const bad = await exchange(app, [`${get}X-A: 1\r\n two\r\n\r\n`], /\r\n\r\n/);
   expect(bad).toMatch(/^HTTP\/1\.1 400 /);

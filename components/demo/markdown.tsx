@@ -11,6 +11,8 @@ export function Markdown({ text, page }: { text: string; page: string }) {
   return <div className="space-y-3 text-sm leading-6">{blocks(text, page)}</div>;
 }
 
+const LIST_ITEM = /^\s*(?:[-*]|\d+\.) /;
+
 function blocks(text: string, page: string): ReactNode[] {
   const lines = text.split("\n");
   const out: ReactNode[] = [];
@@ -47,40 +49,32 @@ function blocks(text: string, page: string): ReactNode[] {
         rows.push(lines[i].slice(1, -1).split("|"));
       }
       const [head, ...body] = rows;
+      const cells = (row: string[], Cell: "th" | "td") =>
+        row.map((cell, c) => (
+          // biome-ignore lint/suspicious/noArrayIndexKey: static text, never reordered
+          <Cell key={c} className="border-b px-2 py-1 align-top">
+            {inline(cell.trim(), page)}
+          </Cell>
+        ));
       out.push(
         <div key={key()} className="overflow-x-auto">
           <table className="text-left text-xs">
             <thead>
-              <tr>
-                {head.map((cell, c) => (
-                  // biome-ignore lint/suspicious/noArrayIndexKey: static text, never reordered
-                  <th key={c} className="border-b px-2 py-1">
-                    {inline(cell.trim(), page)}
-                  </th>
-                ))}
-              </tr>
+              <tr>{cells(head, "th")}</tr>
             </thead>
             <tbody>
               {body.map((row, r) => (
                 // biome-ignore lint/suspicious/noArrayIndexKey: static text, never reordered
-                <tr key={r}>
-                  {row.map((cell, c) => (
-                    // biome-ignore lint/suspicious/noArrayIndexKey: static text, never reordered
-                    <td key={c} className="border-b px-2 py-1 align-top">
-                      {inline(cell.trim(), page)}
-                    </td>
-                  ))}
-                </tr>
+                <tr key={r}>{cells(row, "td")}</tr>
               ))}
             </tbody>
           </table>
         </div>,
       );
-    } else if (/^\s*(?:[-*]|\d+\.) /.test(line)) {
+    } else if (LIST_ITEM.test(line)) {
       const items: string[] = [];
       for (; i < lines.length && lines[i].trim() !== "" && !lines[i].startsWith("```"); i++) {
-        if (/^\s*(?:[-*]|\d+\.) /.test(lines[i]))
-          items.push(lines[i].replace(/^\s*(?:[-*]|\d+\.) /, ""));
+        if (LIST_ITEM.test(lines[i])) items.push(lines[i].replace(LIST_ITEM, ""));
         else items[items.length - 1] += ` ${lines[i].trim()}`;
       }
       out.push(

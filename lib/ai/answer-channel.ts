@@ -34,6 +34,8 @@ export function answerChannel(answerId: string): string {
 export const STOP_CHANNEL = "ai/stop";
 /** Where a viewer on another instance says it follows an answer, so it is written per turn. */
 export const WATCH_CHANNEL = "ai/watch";
+/** How often such a viewer says so while it follows. */
+export const WATCH_EVERY_MS = 2000;
 
 /** Chat and answer ids reach Redis keys and channel names: checked before they do. */
 export const ANSWER_ID = /^[A-Za-z0-9_-]{1,100}$/;

@@ -5,10 +5,9 @@ import { answerChannel, chunksBody } from "@/lib/ai/answer-channel";
 import { createAnswerStore } from "@/lib/ai/answer-store";
 import type { Broker } from "@/lib/broker/types";
 import { BROKERS, HISTORY } from "@/tests/support/broker-contract";
+import { deltaText, readUiStream, type UiChunk } from "@/tests/support/ui-stream";
 
 const makeRedis = () => BROKERS[1][1](HISTORY)();
-
-import { deltaText, readUiStream, type UiChunk } from "@/tests/support/ui-stream";
 
 /** A generation the test drives: push chunks, end it, and see whether it was aborted. */
 function generation() {

@@ -8,6 +8,7 @@ import {
   endBody,
   isTerminal,
   terminalChunk,
+  WATCH_EVERY_MS,
 } from "@/lib/ai/answer-channel";
 import type { AnswerStore } from "@/lib/ai/answer-store";
 import { encodeChunk, LocalAnswer } from "@/lib/ai/local-answer";
@@ -18,9 +19,7 @@ import { singleton } from "@/lib/ops/singleton";
 
 /** A lease this long, renewed three times within it: a dead runner is seen within 6 s. */
 export const LEASE_MS = 6000;
-/** A viewer on another instance says it watches at least this often (see the viewer). */
-export const WATCH_EVERY_MS = 2000;
-/** How long one such word keeps the answer's writes per turn. */
+/** How long one watch word (see WATCH_EVERY_MS) keeps the answer's writes per turn. */
 const WATCHED_FOR_MS = 2.5 * WATCH_EVERY_MS;
 /** How long a batch that Redis does not take is retried before the answer fails. */
 const RETRY_FOR_MS = 60_000;
@@ -69,29 +68,24 @@ const log = () => singleton("ai-log", createLogger);
  */
 export function startAnswer(run: AnswerRun): RunningAnswer {
   const local = new LocalAnswer();
-  let watchedUntil = 0;
-  let hurry = () => {};
-  const done = runAnswer(run, local, {
-    watched: () => Date.now() < watchedUntil,
-    onHurry: (flushNow) => {
-      hurry = flushNow;
-    },
-  });
+  const pace: Pace = { watchedUntil: 0, hurry: () => {} };
   return {
     local,
     abort: run.abort,
     watched() {
-      watchedUntil = Date.now() + WATCHED_FOR_MS;
-      hurry();
+      pace.watchedUntil = Date.now() + WATCHED_FOR_MS;
+      pace.hurry();
     },
-    done,
+    done: runAnswer(run, local, pace),
   };
 }
 
+/** How often the runner writes: what the watch words say, and how it is told to write now. */
 interface Pace {
-  watched(): boolean;
-  /** Receives the runner's "write what waits now" (a viewer elsewhere just came). */
-  onHurry(flushNow: () => void): void;
+  /** Until when a viewer on another instance follows the answer. */
+  watchedUntil: number;
+  /** Set by the runner: writes what waits at once (a viewer elsewhere just came). */
+  hurry(): void;
 }
 
 async function runAnswer(run: AnswerRun, local: LocalAnswer, pace: Pace): Promise<AnswerEnd> {
@@ -139,15 +133,17 @@ async function runAnswer(run: AnswerRun, local: LocalAnswer, pace: Pace): Promis
   let storeIn = Math.round(run.storeMs * (0.5 + 0.5 * Math.random()));
   const schedule = () => {
     if (timer !== undefined) return;
-    const ms = pace.watched() ? run.flushMs : storeIn;
-    storeIn = run.storeMs;
+    let ms = run.flushMs;
+    if (Date.now() >= pace.watchedUntil) {
+      ms = storeIn;
+      storeIn = run.storeMs;
+    }
     // What arrived in one turn goes in one write (the model's chunks often come in bursts).
     timer = ms === 0 ? setImmediate(() => void flush()) : setTimeout(() => void flush(), ms);
   };
-  pace.onHurry(() => {
-    if (timer === undefined) return;
-    void flush();
-  });
+  pace.hurry = () => {
+    if (timer !== undefined) void flush();
+  };
   const lease = async () => {
     try {
       await store.renewLease(answerId, LEASE_MS);
@@ -191,8 +187,9 @@ async function runAnswer(run: AnswerRun, local: LocalAnswer, pace: Pace): Promis
           ? { reason: "failed", error: sawTerminal.errorText }
           : { reason: "finished" };
   if (sawTerminal === undefined || failure !== undefined) {
-    batch.push(terminalChunk(end));
-    local.push(terminalChunk(end));
+    const last = terminalChunk(end);
+    batch.push(last);
+    local.push(last);
   }
   local.end();
   try {

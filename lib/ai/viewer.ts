@@ -9,10 +9,10 @@ import {
   endBody,
   terminalChunk,
   WATCH_CHANNEL,
+  WATCH_EVERY_MS,
 } from "@/lib/ai/answer-channel";
 import type { AnswerStore } from "@/lib/ai/answer-store";
 import { LocalAnswer } from "@/lib/ai/local-answer";
-import { WATCH_EVERY_MS } from "@/lib/ai/runner";
 import type { Broker } from "@/lib/broker";
 import { subscribe } from "@/lib/features/subscribe";
 import type { HistoryOptions } from "@/lib/history/types";

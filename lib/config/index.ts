@@ -278,6 +278,7 @@ export interface SseConfig {
   aiMaxAnswerBytes: number;
   /** How long an answer's chunks are gathered into one write (ms; default 0: what one turn brought). */
   aiFlushMs: number;
+  /** Time between an answer's writes while only the instance running it serves it (ms). */
   aiStoreMs: number;
   /**
    * How many proxies of yours stand in front (`SSE_TRUST_PROXY`, default 0; `true` is 1):

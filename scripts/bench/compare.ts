@@ -12,11 +12,10 @@ import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { RedisBroker } from "@/lib/broker/redis";
-import { connectInspector } from "@/tests/support/inspector";
-import { ensureBuilt, startAppServer, startNextServer } from "@/tests/support/next-server";
+import { ensureBuilt } from "@/tests/support/next-server";
 import { nginxBin, startNginxWith } from "@/tests/support/nginx";
 import { startRedisServer } from "@/tests/support/redis-server";
-import { type FanoutResult, type FanoutTarget, measureFanout } from "./fanout";
+import { type FanoutResult, type FanoutTarget, measureFanout, startBenchServer } from "./fanout";
 
 const { values } = parseArgs({
   options: {
@@ -88,16 +87,8 @@ async function startNextSse(
     SSE_MAX_STREAMS_PER_CLIENT: "0",
     SSE_HEARTBEAT_MS: "0",
   };
-  // The inspector reads the live heap after a full collection (memory per stream).
-  const nodeArgs = ["--inspect=127.0.0.1:0"];
-  const server =
-    kind === "next"
-      ? await startNextServer(settings, { nodeArgs })
-      : await startAppServer(settings, {
-          nodeArgs,
-          script: baseline === undefined ? undefined : join(baseline, "dist", "server.js"),
-        });
-  const inspector = await connectInspector(server.output());
+  const script = baseline === undefined ? undefined : join(baseline, "dist", "server.js");
+  const { server, heapAfterGc, stop } = await startBenchServer(kind, settings, script);
   const broker = new RedisBroker({ url: redisUrl });
   const channel = `bench-${kind}${baseline === undefined ? "" : "-baseline"}`;
   return {
@@ -113,12 +104,11 @@ async function startNextSse(
       path: () => `/stream?channel=${channel}`,
       // Through Redis, as the app's own publish does (the same script).
       publish: (_seq, data) => broker.publish(channel, { body: `data: ${data}\n` }),
-      heapAfterGc: () => inspector.evaluateAfterGc<number>("process.memoryUsage().heapUsed"),
+      heapAfterGc,
     },
     stop: async () => {
-      inspector.close();
       await broker.close();
-      await server.stop();
+      await stop();
     },
   };
 }

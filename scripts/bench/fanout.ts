@@ -1,4 +1,6 @@
 import { readdirSync, readFileSync } from "node:fs";
+import { connectInspector } from "@/tests/support/inspector";
+import { startAppServer, startNextServer, type TestServer } from "@/tests/support/next-server";
 import { BenchSubscriber, type Delivery } from "./client";
 
 /** A server under load: where its streams open, how a message is published, its processes. */
@@ -198,4 +200,36 @@ export async function measureFanout(target: FanoutTarget, load: FanoutLoad): Pro
   } finally {
     for (const s of subscribers) s.close();
   }
+}
+
+/** A next-sse server under a bench, with what `FanoutTarget.heapAfterGc` needs. */
+export interface BenchServer {
+  server: TestServer;
+  heapAfterGc(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts `npm start` (of this checkout, or `script`: another built one's `dist/server.js`)
+ * or `next start`, with the inspector on: it reads the live heap after a full collection.
+ */
+export async function startBenchServer(
+  kind: "npm" | "next",
+  settings: Record<string, string>,
+  script?: string,
+): Promise<BenchServer> {
+  const nodeArgs = ["--inspect=127.0.0.1:0"];
+  const server =
+    kind === "next"
+      ? await startNextServer(settings, { nodeArgs })
+      : await startAppServer(settings, { nodeArgs, script });
+  const inspector = await connectInspector(server.output());
+  return {
+    server,
+    heapAfterGc: () => inspector.evaluateAfterGc<number>("process.memoryUsage().heapUsed"),
+    stop: async () => {
+      inspector.close();
+      await server.stop();
+    },
+  };
 }

@@ -10,10 +10,9 @@ import { parseArgs } from "node:util";
 import { Redis } from "ioredis";
 import { RedisBroker } from "@/lib/broker/redis";
 import { TEST_PUBLISH_TOKEN } from "@/tests/support/env";
-import { connectInspector } from "@/tests/support/inspector";
-import { ensureBuilt, startAppServer, startNextServer } from "@/tests/support/next-server";
+import { ensureBuilt } from "@/tests/support/next-server";
 import { startRedisServer } from "@/tests/support/redis-server";
-import { measureFanout } from "./fanout";
+import { measureFanout, startBenchServer } from "./fanout";
 
 const { values } = parseArgs({
   options: {
@@ -57,13 +56,7 @@ async function main(): Promise<void> {
     SSE_FAST_PATH: FAST_PATH,
   };
   // The bench opens many streams from one address: no per-client limit applies here.
-  // The inspector reads the live heap after a full collection (memory per stream).
-  const nodeArgs = ["--inspect=127.0.0.1:0"];
-  const server =
-    SERVER === "next"
-      ? await startNextServer(settings, { nodeArgs })
-      : await startAppServer(settings, { nodeArgs });
-  const inspector = await connectInspector(server.output());
+  const { server, heapAfterGc, stop } = await startBenchServer(SERVER, settings);
   const admin = new Redis(redisUrl);
   const broker = new RedisBroker({ url: redisUrl });
   const clients = async () =>
@@ -83,7 +76,7 @@ async function main(): Promise<void> {
       {
         port: Number(new URL(server.url).port),
         pid: server.pid,
-        heapAfterGc: () => inspector.evaluateAfterGc<number>("process.memoryUsage().heapUsed"),
+        heapAfterGc,
         path: (i) => `/stream?channel=bench-${i % CHANNELS}${rewind}`,
         publish: (seq, data) => {
           const channel = `bench-${seq % CHANNELS}`;
@@ -183,10 +176,9 @@ async function main(): Promise<void> {
     for (const [label, value] of rows) console.log(`${label.padEnd(34)} ${value}`);
     console.log(`NEXT_SSE_BENCH ${JSON.stringify(result)}`);
   } finally {
-    inspector.close();
     await broker.close();
     admin.disconnect();
-    await server.stop();
+    await stop();
     await ownRedis?.stop();
   }
 }

@@ -2,7 +2,7 @@ import type { Metadata } from "next";
 import { notFound, redirect } from "next/navigation";
 import { connection } from "next/server";
 import { Chat } from "@/components/demo/chat";
-import { DocsLinks } from "@/components/demo/docs-links";
+import { DemoHeader } from "@/components/demo/demo-header";
 import { getConfig } from "@/lib/config";
 
 export const metadata: Metadata = { title: "next-sse chat" };
@@ -21,20 +21,13 @@ export default async function ChatPage({ searchParams }: { searchParams: SearchP
   }
   return (
     <main className="mx-auto flex max-w-2xl flex-col gap-6 px-4 py-12">
-      <header className="flex flex-col gap-2">
-        <a href="/" className="text-sm text-zinc-500 underline">
-          ← quickstart
-        </a>
-        <h1 className="text-3xl font-bold tracking-tight">Resumable answers</h1>
-        <p className="text-zinc-600 dark:text-zinc-400">
-          Ask, then reload mid-answer, or open this page in a second tab: the answer goes on and
-          each tab shows all of it, once. Stop ends it everywhere.{" "}
-          {config.aiModel === undefined
-            ? "The AI SDK's mock model answers (set SSE_AI_MODEL for a real one)."
-            : `Model: ${config.aiModel}.`}
-        </p>
-        <DocsLinks files={["docs/guide/ai-answers.md"]} />
-      </header>
+      <DemoHeader title="Resumable answers" docs={["docs/guide/ai-answers.md"]}>
+        Ask, then reload mid-answer, or open this page in a second tab: the answer goes on and each
+        tab shows all of it, once. Stop ends it everywhere.{" "}
+        {config.aiModel === undefined
+          ? "The AI SDK's mock model answers (set SSE_AI_MODEL for a real one)."
+          : `Model: ${config.aiModel}.`}
+      </DemoHeader>
       <Chat chatId={id} />
     </main>
   );

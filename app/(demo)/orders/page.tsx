@@ -2,7 +2,7 @@ import type { Metadata } from "next";
 import { notFound } from "next/navigation";
 import { connection } from "next/server";
 import { ORDERS_CHANNEL } from "@/components/demo/channels";
-import { DocsLinks } from "@/components/demo/docs-links";
+import { DemoHeader } from "@/components/demo/demo-header";
 import { OrdersFeed } from "@/components/demo/orders-feed";
 import { getConfig } from "@/lib/config";
 import { type LatestEvents, readLatest } from "@/lib/features/history";
@@ -23,18 +23,14 @@ export default async function OrdersPage() {
   );
   return (
     <main className="mx-auto flex max-w-2xl flex-col gap-6 px-4 py-12">
-      <header className="flex flex-col gap-2">
-        <a href="/" className="text-sm text-zinc-500 underline">
-          ← quickstart
-        </a>
-        <h1 className="text-3xl font-bold tracking-tight">Orders, live</h1>
-        <p className="text-zinc-600 dark:text-zinc-400">
-          The last 10 orders were rendered on the server; new ones arrive live, starting exactly
-          after them. Orders are declared in <code>lib/channels.ts</code>: a quantity that is not a
-          whole number is refused with the schema&apos;s message.
-        </p>
-        <DocsLinks files={["docs/guide/live-pages.md", "docs/guide/channels.md"]} />
-      </header>
+      <DemoHeader
+        title="Orders, live"
+        docs={["docs/guide/live-pages.md", "docs/guide/channels.md"]}
+      >
+        The last 10 orders were rendered on the server; new ones arrive live, starting exactly after
+        them. Orders are declared in <code>lib/channels.ts</code>: a quantity that is not a whole
+        number is refused with the schema&apos;s message.
+      </DemoHeader>
       <OrdersFeed initial={latest.events} position={latest.position} />
     </main>
   );

@@ -2,7 +2,7 @@ import type { Metadata } from "next";
 import { notFound } from "next/navigation";
 import { connection } from "next/server";
 import { PLAYGROUND_CHANNELS, PRIVATE_PLAYGROUND_CHANNEL } from "@/components/demo/channels";
-import { DocsLinks } from "@/components/demo/docs-links";
+import { DemoHeader } from "@/components/demo/demo-header";
 import { Playground } from "@/components/demo/playground";
 import { mintChannelToken } from "@/lib/access/tokens";
 import { getConfig } from "@/lib/config";
@@ -17,18 +17,14 @@ export default async function PlaygroundPage() {
   const token = mintChannelToken([PRIVATE_PLAYGROUND_CHANNEL]);
   return (
     <main className="mx-auto flex max-w-5xl flex-col gap-6 px-4 py-8 sm:py-12">
-      <header className="flex flex-col gap-2">
-        <a href="/" className="text-sm text-zinc-500 underline">
-          ← quickstart
-        </a>
-        <h1 className="text-3xl font-bold tracking-tight">next-sse playground</h1>
-        <p className="text-zinc-600 dark:text-zinc-400">
-          Pick channels, connect, publish. Every event goes through the broker (Redis when
-          configured) and comes back on the stream; drop the connection while publishing and watch
-          it resume without losing anything.
-        </p>
-        <DocsLinks files={["docs/guide/publish-and-listen.md", "docs/guide/history.md"]} />
-      </header>
+      <DemoHeader
+        title="next-sse playground"
+        docs={["docs/guide/publish-and-listen.md", "docs/guide/history.md"]}
+      >
+        Pick channels, connect, publish. Every event goes through the broker (Redis when configured)
+        and comes back on the stream; drop the connection while publishing and watch it resume
+        without losing anything.
+      </DemoHeader>
       <Playground
         channels={PLAYGROUND_CHANNELS}
         privateChannel={PRIVATE_PLAYGROUND_CHANNEL}
